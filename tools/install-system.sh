@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install and start what the tests need on a Debian host: docker engine, debootstrap, shellcheck, etcd.
+# Idempotent: packages already present are not reinstalled; dockerd is started only when `docker info` fails.
+set -euo pipefail
+packages=(docker.io debootstrap shellcheck etcd-server)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # etcd-server starts a unit on install; tests start their own etcd on loopback.
+  systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+if ! docker info >/dev/null 2>&1; then
+  mkdir -p /var/log
+  setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log" >&2; exit 1; }
+fi
+echo "docker engine: $(docker version --format '{{.Server.Version}}')"
