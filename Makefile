@@ -1,0 +1,44 @@
+# The two commands of the README: `make lab` (the main job on the local container lab) and `make test`.
+SHELL := /bin/bash
+LAB_NAME ?= ghlab
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help setup system venv heketi image test lint sanity units integration molecule lab lab-down clean
+
+help:
+	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local)"
+	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
+	@echo "make test      set up what is missing, then lint, sanity, units, integration, molecule"
+
+setup: system venv heketi image
+
+system:
+	@if ! docker info >/dev/null 2>&1 || ! command -v debootstrap >/dev/null || ! command -v shellcheck >/dev/null; then \
+	  tools/install-system.sh; fi
+
+venv:
+	tools/venv.sh
+
+heketi:
+	tools/build-heketi.sh
+
+image: system
+	tools/lab/build-image.sh
+
+test: setup
+	tools/run-tests.sh
+
+lint sanity units integration molecule: setup
+	tools/run-tests.sh $@
+
+lab: setup
+	tools/lab/lab up --name $(LAB_NAME) --nodes 4 --client
+	ansible-playbook site.yml -i inventories/local
+	tools/lab/summary.sh $(LAB_NAME)
+
+lab-down:
+	tools/lab/lab down --name $(LAB_NAME)
+
+clean: lab-down
+	rm -rf .cache/ansible-test tests/output

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run `ansible-test ARGS...` (e.g. `sanity`, `units`) on this collection, offline-safe.
+#
+# ansible-test needs the collection at a physical path .../ansible_collections/glusterfs/heketi (symlinks
+# fail), so what git tracks (plus untracked, unignored files) is copied into .cache/ansible-test first.
+# With --venv it bootstraps pip from a get-pip script on Ansible's CI file host, which cannot be reached
+# here: a stand-in in ~/.ansible/test/cache bootstraps pip with ensurepip and installs from PyPI instead.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/.venv"
+python_version="${ANSIBLE_TEST_PYTHON:-3.11}"
+ansible_test="${ANSIBLE_TEST_BIN:-$venv/bin/ansible-test}"
+tree="$root/.cache/ansible-test/ansible_collections/glusterfs/heketi"
+
+# The pip version ansible-test bootstraps is named in its own data; write a stand-in for it.
+pip_version="$("$(dirname "$ansible_test")/python" -c '
+import pathlib, re, ansible_test
+src = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
+m = re.search(r"default_packages = dict\(\s*pip=.([0-9.]+).", src)
+print(m.group(1) if m else "")')"
+if [[ -n "$pip_version" ]]; then
+  stand_in="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  mkdir -p "$(dirname "$stand_in")"
+  cat > "$stand_in" <<'PY'
+"""Stand-in for get-pip.py: bootstrap pip with ensurepip, then install what ansible-test asked for."""
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade"])
+subprocess.check_call([sys.executable, "-m", "pip", "install", "--disable-pip-version-check"] + args)
+PY
+fi
+
+rm -rf "$tree"
+mkdir -p "$tree"
+(cd "$root" && git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$tree")
+cd "$tree"
+exec "$ansible_test" "$@" --venv --python "$python_version" --color no

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
+# when any stage failed. Stages: lint sanity units integration molecule.
+set -uo pipefail
+# shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root" || exit 1
+export PATH="$root/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections"
+export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
+
+stage_lint() {
+  local scripts
+  mapfile -t scripts < <(git ls-files -co --exclude-standard '*.sh' .ci/run tools/lab/lab)
+  ansible-lint --offline && shellcheck "${scripts[@]}" && antsibull-changelog lint
+}
+stage_sanity() { tools/ansible-test.sh sanity; }
+stage_units() { pytest -q tests/unit; }
+stage_integration() { pytest -q tests/integration; }
+stage_molecule() {
+  local scenario rc=0
+  local scenarios=()
+  if [[ -n "${MOLECULE_SCENARIOS:-}" ]]; then
+    read -ra scenarios <<<"$MOLECULE_SCENARIOS"
+  else
+    for scenario in molecule/*/molecule.yml; do
+      [[ -f "$scenario" ]] && scenarios+=("$(basename "$(dirname "$scenario")")")
+    done
+  fi
+  for scenario in "${scenarios[@]}"; do
+    echo "== molecule test -s $scenario"
+    molecule test -s "$scenario" || rc=1
+  done
+  return "$rc"
+}
+
+stages=("$@")
+((${#stages[@]})) || stages=(lint sanity units integration molecule)
+declare -A result elapsed
+failed=0
+for stage in "${stages[@]}"; do
+  echo "===== stage: $stage"
+  start=$SECONDS
+  if "stage_$stage"; then result[$stage]=passed; else result[$stage]=FAILED; failed=1; fi
+  elapsed[$stage]=$((SECONDS - start))
+done
+echo "===== summary"
+for stage in "${stages[@]}"; do
+  printf '%-12s %-7s %5ss\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}"
+done
+exit "$failed"
