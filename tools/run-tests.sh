@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
 # when any stage failed. Stages: lint sanity units integration molecule.
 set -uo pipefail
-# shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
