@@ -1,0 +1,51 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    # Connection options shared by every module that talks to Heketi.
+    DOCUMENTATION = r'''
+options:
+  url:
+    description:
+      - URL of the Heketi server, for example V(http://heketi.example.com:8080).
+      - If not set, the value of the E(HEKETI_CLI_SERVER) environment variable is used; one of both is required.
+    type: str
+    aliases: [server]
+  user:
+    description:
+      - JWT issuer Heketi authenticates, V(admin) or V(user).
+      - If not set, the value of the E(HEKETI_CLI_USER) environment variable is used, then V(admin).
+      - Managing clusters, nodes, devices and polling asynchronous operations needs V(admin).
+    type: str
+    default: admin
+  key:
+    description:
+      - The secret of O(user), as set in C(jwt.admin.key) or C(jwt.user.key) of C(heketi.json).
+      - If not set, the value of the E(HEKETI_CLI_KEY) environment variable is used.
+      - Never logged.
+    type: str
+    aliases: [secret]
+  validate_certs:
+    description:
+      - Verify the server's TLS certificate when O(url) uses V(https).
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the certificate authority that signed the server's certificate.
+    type: path
+  timeout:
+    description:
+      - Overall number of seconds one Heketi operation may take, including polling its queue entry
+        and retrying while the server answers HTTP 429 (busy).
+    type: int
+    default: 600
+notes:
+  - Every request is signed with its own short-lived HS256 JSON Web Token (claims C(iss), C(iat), C(exp), C(qsh)),
+    so the clocks of the controller (or the host the module runs on) and the Heketi server must agree within two minutes.
+'''

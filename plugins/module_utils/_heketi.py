@@ -1,0 +1,368 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Private Heketi REST client shared by the glusterfs.heketi modules.
+
+Standard library and ansible.module_utils only. Not a public API: names
+starting with an underscore and this module itself may change without notice.
+
+Protocol points (checked against a running Heketi 10.x server):
+
+* every request carries its own HS256 JWT with ``iss``, ``iat``, ``exp`` and
+  ``qsh`` = sha256 of ``METHOD&PATH`` (path only), polls and redirect targets
+  included;
+* asynchronous calls answer 202 with ``Location: /queue/<id>``; the queue
+  answers 200 + ``X-Pending`` while running, 303 to the result (fetched with a
+  newly signed GET, redirects are never followed by urllib), 204 when done
+  without data and 500 with the server's text on failure;
+* 429 ("Server busy") is retried with a back-off, within ``timeout``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+from ansible.module_utils.urls import Request
+
+try:
+    from concurrent.futures import ThreadPoolExecutor
+except ImportError:  # pragma: no cover - Python 3 always has it
+    ThreadPoolExecutor = None
+
+
+HEKETI_ARGUMENT_SPEC = dict(
+    url=dict(type='str', aliases=['server'], fallback=(env_fallback, ['HEKETI_CLI_SERVER'])),
+    user=dict(type='str', default='admin', fallback=(env_fallback, ['HEKETI_CLI_USER'])),
+    key=dict(type='str', no_log=True, aliases=['secret'], fallback=(env_fallback, ['HEKETI_CLI_KEY'])),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    timeout=dict(type='int', default=600),
+)
+
+# Older name used in the style guide.
+HEKETI_AUTH_SPEC = HEKETI_ARGUMENT_SPEC
+
+TOKEN_LIFETIME = 300
+POLL_START = 0.05
+POLL_MAX = 2.0
+POLL_FACTOR = 1.5
+BUSY_START = 0.5
+BUSY_MAX = 10.0
+DEFAULT_WORKERS = 8
+
+
+class HeketiError(Exception):
+    """An error talking to Heketi.
+
+    ``status`` is the HTTP status (None when the server was not reached or did
+    not answer in time), ``message`` a readable text that includes the
+    server's own words, ``url`` the full URL of the failing request.
+    """
+
+    def __init__(self, message, status=None, url=None, method=None, path=None, body=None):
+        super(HeketiError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.url = url
+        self.method = method
+        self.path = path
+        self.body = body
+
+    def __str__(self):
+        return self.message
+
+
+def _b64url(data):
+    return to_text(base64.urlsafe_b64encode(data).rstrip(b'='))
+
+
+def qsh(method, path):
+    """Heketi's query string hash: hex sha256 of ``METHOD&PATH`` (no query)."""
+    return hashlib.sha256(to_bytes('%s&%s' % (method.upper(), path))).hexdigest()
+
+
+def make_token(method, path, user, key, now=None, lifetime=TOKEN_LIFETIME):
+    """Return a HS256 JWT for one request, as the Heketi server expects it."""
+    if now is None:
+        now = int(time.time())
+    header = {'alg': 'HS256', 'typ': 'JWT'}
+    claims = {'iss': user, 'iat': now, 'exp': now + lifetime, 'qsh': qsh(method, path)}
+    signing_input = '%s.%s' % (
+        _b64url(to_bytes(json.dumps(header, separators=(',', ':'), sort_keys=True))),
+        _b64url(to_bytes(json.dumps(claims, separators=(',', ':'), sort_keys=True))),
+    )
+    signature = hmac.new(to_bytes(key or ''), to_bytes(signing_input), hashlib.sha256).digest()
+    return '%s.%s' % (signing_input, _b64url(signature))
+
+
+def _server_text(body):
+    text = to_text(body or b'', errors='surrogate_or_replace').strip()
+    return text
+
+
+def _decode(body, content_type):
+    if not body:
+        return None
+    text = to_text(body, errors='surrogate_or_replace')
+    if 'json' in (content_type or '') or text.lstrip()[:1] in ('{', '['):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text.strip()
+    return text.strip()
+
+
+class HeketiClient(object):
+    """A small Heketi REST client, safe to share between threads."""
+
+    def __init__(self, url, user, key, validate_certs=True, ca_path=None, timeout=600, request_timeout=30):
+        if not url:
+            raise HeketiError('url: the Heketi server URL is required (option url or environment HEKETI_CLI_SERVER)')
+        url = to_text(url).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise HeketiError('url: must be an http:// or https:// URL such as http://heketi.example.com:8080, got %r' % url)
+        if parts.query or parts.fragment:
+            raise HeketiError('url: must not carry a query string or fragment, got %r' % url)
+        self.url = url.rstrip('/')
+        self._prefix = parts.path.rstrip('/')
+        self.user = user or 'admin'
+        self.key = key
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.timeout = timeout
+        self.request_timeout = request_timeout
+        self._lock = threading.Lock()
+        self.counts = {'requests': 0, 'writes': 0, 'polls': 0, 'busy': 0}
+
+    @classmethod
+    def from_module(cls, module, request_timeout=30):
+        p = module.params
+        return cls(p.get('url'), p.get('user'), p.get('key'),
+                   validate_certs=p.get('validate_certs', True),
+                   ca_path=p.get('ca_path'),
+                   timeout=p.get('timeout') or 600,
+                   request_timeout=request_timeout)
+
+    # ------------------------------------------------------------------ low level
+    def _count(self, name):
+        with self._lock:
+            self.counts[name] += 1
+
+    def _raw(self, method, path, body=None):
+        """One HTTP exchange, never following redirects.
+
+        Returns (status, headers, raw body). Raises HeketiError when the server
+        cannot be reached.
+        """
+        full_path = self._prefix + path
+        url = self.url + path
+        headers = {
+            'Authorization': 'bearer ' + make_token(method, full_path, self.user, self.key),
+            'Accept': 'application/json',
+        }
+        data = None
+        if body is not None:
+            data = to_bytes(json.dumps(body))
+            headers['Content-Type'] = 'application/json'
+        self._count('requests')
+        if method != 'GET':
+            self._count('writes')
+        req = Request(validate_certs=self.validate_certs, ca_path=self.ca_path, timeout=self.request_timeout,
+                      follow_redirects='none', use_proxy=True, http_agent='glusterfs.heketi', use_netrc=False)
+        try:
+            resp = req.open(method, url, data=data, headers=headers)
+            return resp.getcode(), resp.headers, resp.read()
+        except HTTPError as e:
+            try:
+                raw = e.read()
+            except Exception:
+                raw = b''
+            return e.code, e.headers, raw
+        except (URLError, socket.timeout, socket.error, OSError) as e:
+            reason = getattr(e, 'reason', e)
+            raise HeketiError('Cannot reach the Heketi server at %s (%s %s): %s'
+                              % (self.url, method, path, to_native(reason)),
+                              url=url, method=method, path=path)
+        except Exception as e:  # ssl and http.client errors
+            raise HeketiError('Cannot talk to the Heketi server at %s (%s %s): %s'
+                              % (self.url, method, path, to_native(e)),
+                              url=url, method=method, path=path)
+
+    def _error(self, method, path, status, raw):
+        text = _server_text(raw)
+        url = self.url + path
+        if status == 401:
+            if 'Administrator access required' in text:
+                msg = ('Heketi at %s refused %s %s for user %r: %s. This operation needs the admin user and '
+                       'its key (jwt.admin.key)' % (self.url, method, path, self.user, text))
+            else:
+                msg = ('Heketi at %s rejected the key of user %r (HTTP 401 on %s %s): %s'
+                       % (self.url, self.user, method, path, text or 'no reason given'))
+        else:
+            msg = 'Heketi at %s answered HTTP %s to %s %s: %s' % (self.url, status, method, path,
+                                                               text or 'no message')
+        return HeketiError(msg, status=status, url=url, method=method, path=path, body=text)
+
+    def _location_path(self, location):
+        """Turn a Location header (relative or absolute) into a path below the base URL."""
+        loc = to_text(location)
+        parts = urlsplit(loc)
+        path = parts.path if (parts.scheme or parts.netloc) else loc
+        if self._prefix and path.startswith(self._prefix + '/'):
+            path = path[len(self._prefix):]
+        return path
+
+    # ------------------------------------------------------------------ protocol
+    def request(self, method, path, body=None):
+        """Perform one API call; asynchronous ones are followed to the end.
+
+        Returns ``(status, data)`` where ``data`` is the decoded JSON (or None).
+        Raises HeketiError on any error, with the server's text.
+        """
+        method = method.upper()
+        deadline = time.time() + self.timeout
+        busy_delay = BUSY_START
+        while True:
+            status, headers, raw = self._raw(method, path, body)
+            if status == 429:
+                self._count('busy')
+                if time.time() + busy_delay > deadline:
+                    raise HeketiError('Heketi at %s stayed busy (HTTP 429) for %s %s until the timeout of %ss: %s'
+                                      % (self.url, method, path, self.timeout, _server_text(raw)),
+                                      status=429, url=self.url + path, method=method, path=path,
+                                      body=_server_text(raw))
+                time.sleep(busy_delay)
+                busy_delay = min(busy_delay * 2, BUSY_MAX)
+                continue
+            break
+        if status == 202:
+            location = headers.get('Location') if headers is not None else None
+            if not location:
+                return status, _decode(raw, headers.get('Content-Type') if headers is not None else None)
+            return self._wait(method, path, self._location_path(location), deadline)
+        if status == 303:
+            location = headers.get('Location')
+            return self._follow(self._location_path(location))
+        if 200 <= status < 300:
+            return status, _decode(raw, headers.get('Content-Type') if headers is not None else None)
+        raise self._error(method, path, status, raw)
+
+    def _follow(self, path):
+        status, headers, raw = self._raw('GET', path)
+        if 200 <= status < 300:
+            return status, _decode(raw, headers.get('Content-Type'))
+        raise self._error('GET', path, status, raw)
+
+    def _wait(self, method, path, queue_path, deadline):
+        delay = POLL_START
+        while True:
+            status, headers, raw = self._raw('GET', queue_path)
+            self._count('polls')
+            if status == 200 and headers.get('X-Pending'):
+                if time.time() + delay > deadline:
+                    raise HeketiError('Timed out after %ss waiting for Heketi at %s to finish %s %s (%s)'
+                                      % (self.timeout, self.url, method, path, queue_path),
+                                      url=self.url + queue_path, method=method, path=path)
+                time.sleep(delay)
+                delay = min(delay * POLL_FACTOR, POLL_MAX)
+                continue
+            if status == 303:
+                return self._follow(self._location_path(headers.get('Location')))
+            if status == 204:
+                return status, None
+            if status == 200:
+                return status, _decode(raw, headers.get('Content-Type'))
+            if status == 500:
+                text = _server_text(raw)
+                raise HeketiError('Heketi at %s failed %s %s: %s' % (self.url, method, path, text or 'no message'),
+                                  status=500, url=self.url + path, method=method, path=path, body=text)
+            if status == 404:
+                text = _server_text(raw)
+                raise HeketiError('Heketi at %s lost track of %s %s (%s answered 404: %s); the server may have '
+                                  'restarted, check the result and run again' % (self.url, method, path, queue_path, text),
+                                  status=404, url=self.url + queue_path, method=method, path=path, body=text)
+            raise self._error('GET', queue_path, status, raw)
+
+    # ------------------------------------------------------------------ helpers
+    def get(self, path):
+        return self.request('GET', path)[1]
+
+    def post(self, path, body=None):
+        return self.request('POST', path, body if body is not None else {})[1]
+
+    def delete(self, path, body=None):
+        return self.request('DELETE', path, body)[1]
+
+    def hello(self):
+        """GET /hello (no auth); raises HeketiError when unreachable."""
+        status, headers, raw = self._raw('GET', '/hello')
+        if status != 200:
+            raise self._error('GET', '/hello', status, raw)
+        return _server_text(raw)
+
+    def map(self, func, items, workers=DEFAULT_WORKERS):
+        """Run ``func`` over ``items`` with at most ``workers`` threads; keeps order.
+
+        Returns a list of (result, exception) pairs.
+        """
+        items = list(items)
+
+        def _one(item):
+            try:
+                return func(item), None
+            except Exception as e:  # collected by the caller
+                return None, e
+
+        if workers <= 1 or len(items) <= 1 or ThreadPoolExecutor is None:
+            return [_one(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+            return list(pool.map(_one, items))
+
+    def topology(self, include_volumes=True, workers=DEFAULT_WORKERS):
+        """Assemble the topology as ``heketi-cli topology info --json`` does.
+
+        ``{"clusters": [{"id", "file", "block", "nodes": [NodeInfo with devices],
+        "volumes": [VolumeInfo]}]}``. With ``include_volumes=False`` the
+        ``volumes`` lists hold volume ids only (one request per volume saved).
+        """
+        cluster_ids = (self.get('/clusters') or {}).get('clusters') or []
+        clusters = []
+        for res, err in self.map(lambda cid: self.get('/clusters/' + cid), cluster_ids, workers):
+            if err:
+                raise err
+            clusters.append(res)
+        node_ids = [nid for c in clusters for nid in (c.get('nodes') or [])]
+        nodes = {}
+        for nid, (res, err) in zip(node_ids, self.map(lambda nid: self.get('/nodes/' + nid), node_ids, workers)):
+            if err:
+                raise err
+            nodes[nid] = res
+        volumes = {}
+        if include_volumes:
+            vol_ids = [vid for c in clusters for vid in (c.get('volumes') or [])]
+            for vid, (res, err) in zip(vol_ids, self.map(lambda vid: self.get('/volumes/' + vid), vol_ids, workers)):
+                if err:
+                    raise err
+                volumes[vid] = res
+        result = []
+        for c in clusters:
+            result.append({
+                'id': c.get('id'),
+                'file': bool(c.get('file')),
+                'block': bool(c.get('block')),
+                'nodes': [nodes[n] for n in (c.get('nodes') or [])],
+                'volumes': [volumes[v] for v in (c.get('volumes') or [])] if include_volumes else list(c.get('volumes') or []),
+            })
+        return {'clusters': result}
