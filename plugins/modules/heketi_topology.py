@@ -16,7 +16,7 @@ description:
     adds only what is missing, updates what the API can update, reports what it cannot, fails when
     something fails and never leaves an empty cluster behind.
   - B(Validation.) The whole topology is checked before Heketi is contacted. Every problem is reported with its
-    path, for example C(clusters[0].nodes[2].node.zone: must be an integer >= 1, got 0). Checked are the
+    path, for example C(clusters[0].nodes[2].node.zone) followed by C(must be an integer >= 1, got 0). Checked are the
     structure and types, non-empty C(manage) and C(storage) hostname lists of valid hostnames or IP addresses,
     zones (integers >= 1), device names (absolute paths of the characters Heketi accepts,
     C(^/[a-zA-Z0-9_.:/-]+$)), tags (Heketi's limits), a manage or storage hostname used by two nodes,
@@ -51,7 +51,7 @@ options:
       - Mutually exclusive with O(src).
       - 'The schema: C(clusters) (required, a non-empty list). Each cluster has C(nodes) (required, non-empty)
         and optionally C(file) and C(block) (booleans, the cluster flags; V(true) for a new cluster by default;
-        an existing cluster's flags change only when they are set).'
+        the flags of an existing cluster change only when they are set).'
       - 'Each entry of C(nodes) has C(node) (C(hostnames) with non-empty C(manage) and C(storage) lists, C(zone)
         an integer >= 1, optional C(tags)) and C(devices).'
       - A device is a path string such as V(/dev/sdb), or a mapping with C(name), C(destroydata) (boolean)

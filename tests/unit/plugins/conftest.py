@@ -1,0 +1,18 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Make ``ansible_collections.glusterfs.heketi`` importable when pytest runs from the checkout.
+
+tools/venv.sh links the checkout as .cache/collections/ansible_collections/glusterfs/heketi;
+ansible-test units puts the collection on the path itself, then this does nothing.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+try:
+    import ansible_collections.glusterfs.heketi.plugins  # noqa: F401
+except ImportError:
+    ROOT = Path(__file__).resolve().parents[3]
+    sys.path.insert(0, str(ROOT / ".cache" / "collections"))

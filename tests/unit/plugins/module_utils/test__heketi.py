@@ -1,0 +1,288 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Unit tests of the private Heketi client.
+
+Tokens are checked with PyJWT, independently of the client's own signing code. The protocol
+tests run the client against the REAL Heketi server (mock executor) and record every HTTP
+request it sends; they are skipped when the Heketi binary has not been built
+(tools/build-heketi.sh).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+jwt = pytest.importorskip("jwt")
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils import _heketi  # noqa: E402
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (  # noqa: E402
+    HeketiClient,
+    HeketiError,
+    make_token,
+)
+
+REPO = Path(__file__).resolve().parents[4]
+HARNESS = REPO / "tests" / "integration" / "heketi_server.py"
+
+
+def _sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _decode(token, key):
+    return jwt.decode(token, key, algorithms=["HS256"], options={"require": ["iss", "iat", "exp", "qsh"]})
+
+
+# ----------------------------------------------------------------------------------- tokens
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/clusters"),
+    ("POST", "/nodes"),
+    ("GET", "/queue/d4c9a37b2c3d4e5f60718293a4b5c6d7"),
+    ("DELETE", "/volumes/0123456789abcdef0123456789abcdef"),
+    ("post", "/devices"),
+])
+def test_token_claims_decoded_by_pyjwt(method, path):
+    before = int(time.time())
+    token = make_token(method, path, "admin", "s3cret")
+    after = int(time.time())
+    claims = _decode(token, "s3cret")
+    assert claims["iss"] == "admin"
+    assert before <= claims["iat"] <= after
+    assert claims["exp"] > claims["iat"]
+    assert claims["exp"] - claims["iat"] <= 600
+    assert claims["qsh"] == _sha("%s&%s" % (method.upper(), path))
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+
+
+def test_token_qsh_matches_a_real_heketi_trace():
+    # heketi/heketi#263 shows these qsh values in a trace of the Go client.
+    qsh = _decode(make_token("POST", "/nodes", "admin", "k"), "k")["qsh"]
+    assert qsh.startswith("03bc5915") and qsh.endswith("9271")
+
+
+def test_token_with_another_key_does_not_verify():
+    token = make_token("GET", "/clusters", "admin", "right")
+    with pytest.raises(jwt.InvalidSignatureError):
+        _decode(token, "wrong")
+
+
+def test_token_user_issuer():
+    assert _decode(make_token("GET", "/volumes", "user", "u"), "u")["iss"] == "user"
+
+
+@pytest.mark.parametrize("url,fragment", [
+    (None, "url: the Heketi server URL is required"),
+    ("", "url: the Heketi server URL is required"),
+    ("localhost:8080", "url: must be an http:// or https:// URL"),
+    ("ftp://heketi:8080", "url: must be an http:// or https:// URL"),
+    ("http://heketi:8080/?x=1", "url: must not carry a query string"),
+])
+def test_bad_url_is_refused_before_any_request(url, fragment):
+    with pytest.raises(HeketiError) as err:
+        HeketiClient(url, "admin", "k")
+    assert fragment in str(err.value)
+
+
+def test_location_paths_relative_absolute_and_prefixed():
+    client = HeketiClient("http://127.0.0.1:9/heketi/", "admin", "k")
+    assert client.url == "http://127.0.0.1:9/heketi"
+    assert client._location_path("/heketi/queue/abc") == "/queue/abc"
+    assert client._location_path("http://127.0.0.1:9/heketi/nodes/abc") == "/nodes/abc"
+    plain = HeketiClient("http://127.0.0.1:9", "admin", "k")
+    assert plain._location_path("/queue/abc") == "/queue/abc"
+
+
+def test_argument_spec_environment_fallbacks_and_no_log():
+    spec = _heketi.HEKETI_ARGUMENT_SPEC
+    assert spec["url"]["fallback"][1] == ["HEKETI_CLI_SERVER"]
+    assert spec["user"]["fallback"][1] == ["HEKETI_CLI_USER"]
+    assert spec["user"]["default"] == "admin"
+    assert spec["key"]["fallback"][1] == ["HEKETI_CLI_KEY"]
+    assert spec["key"]["no_log"] is True
+    assert spec["validate_certs"]["default"] is True
+    assert spec["ca_path"]["type"] == "path"
+
+
+# ----------------------------------------------------------------------- real server
+def _harness():
+    spec = importlib.util.spec_from_file_location("m1_heketi_server", HARNESS)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def server(tmp_path):
+    if not HARNESS.exists():
+        pytest.skip("tests/integration/heketi_server.py is not present")
+    harness = _harness()
+    if not (os.access(harness.HEKETI, os.X_OK)):
+        pytest.skip("Heketi is not built (tools/build-heketi.sh)")
+    srv = harness.HeketiServer(tmp_path / "heketi")
+    srv.start()
+    yield srv
+    srv.kill()
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    """Record (method, url, Authorization header) of every request the client sends."""
+    seen = []
+    real = _heketi.Request
+
+    class Recording(real):
+        def open(self, method, url, data=None, headers=None, **kwargs):
+            seen.append((method, url, dict(headers or {}).get("Authorization")))
+            return super(Recording, self).open(method, url, data=data, headers=headers, **kwargs)
+
+    monkeypatch.setattr(_heketi, "Request", Recording)
+    return seen
+
+
+def _assert_each_request_signed_for_itself(seen, base, key):
+    assert seen
+    for method, url, auth in seen:
+        assert url.startswith(base)
+        path = url[len(base):]
+        scheme, token = auth.split(" ")
+        assert scheme.lower() == "bearer"
+        claims = _decode(token, key)
+        assert claims["iss"] == "admin"
+        assert claims["qsh"] == _sha("%s&%s" % (method, path)), (method, path)
+
+
+def test_async_node_add_polls_and_follows_303_with_new_tokens(server, recorder):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    cluster = client.post("/clusters", {"file": True, "block": True})
+    node = client.post("/nodes", {"zone": 1, "hostnames": {"manage": ["m1.test"], "storage": ["10.9.9.1"]},
+                                  "cluster": cluster["id"]})
+    # the result of the redirect target, read with a GET signed for /nodes/<id>
+    assert node["hostnames"]["manage"] == ["m1.test"]
+    assert len(node["id"]) == 32
+    methods_paths = [(m, u[len(server.url):]) for m, u, _ in recorder]
+    assert ("POST", "/nodes") in methods_paths
+    assert any(m == "GET" and p.startswith("/queue/") for m, p in methods_paths)
+    assert ("GET", "/nodes/" + node["id"]) in methods_paths
+    _assert_each_request_signed_for_itself(recorder, server.url, server.admin_key)
+    # the server agrees: the node exists, once
+    assert server.get("/clusters/" + cluster["id"])["nodes"] == [node["id"]]
+
+
+def test_async_device_add_ends_with_204(server, recorder):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    cluster = client.post("/clusters", {"file": True, "block": True})
+    node = client.post("/nodes", {"zone": 1, "hostnames": {"manage": ["m2.test"], "storage": ["10.9.9.2"]},
+                                  "cluster": cluster["id"]})
+    status, data = client.request("POST", "/devices", {"name": "/dev/sdq", "node": node["id"]})
+    assert status == 204 and data is None
+    assert [d["name"] for d in server.get("/nodes/" + node["id"])["devices"]] == ["/dev/sdq"]
+    _assert_each_request_signed_for_itself(recorder, server.url, server.admin_key)
+
+
+def test_failed_operation_carries_the_server_text(server):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    cluster = client.post("/clusters", {"file": True, "block": True})
+    node = client.post("/nodes", {"zone": 1, "hostnames": {"manage": ["m3.test"], "storage": ["10.9.9.3"]},
+                                  "cluster": cluster["id"]})
+    client.post("/devices", {"name": "/dev/sdq", "node": node["id"]})
+    dev = server.get("/nodes/" + node["id"])["devices"][0]["id"]
+    with pytest.raises(HeketiError) as err:
+        client.post("/devices/%s/state" % dev, {"state": "failed"})  # online -> failed: refused in the queue
+    assert err.value.status == 500
+    assert "Device must be offline before remove operation is performed" in str(err.value)
+
+
+def test_synchronous_error_carries_status_and_text(server):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    cluster = client.post("/clusters", {"file": True, "block": True})
+    body = {"zone": 1, "hostnames": {"manage": ["m4.test"], "storage": ["10.9.9.4"]}, "cluster": cluster["id"]}
+    client.post("/nodes", body)
+    with pytest.raises(HeketiError) as err:
+        client.post("/nodes", body)
+    assert err.value.status == 409
+    assert "Hostname m4.test already used by node" in str(err.value)
+
+
+def test_wrong_key_names_the_user_and_the_server_reason(server):
+    client = HeketiClient(server.url, "admin", "not-the-key")
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert err.value.status == 401
+    text = str(err.value)
+    assert "rejected the key of user 'admin'" in text
+    assert "signature is invalid" in text
+    assert "not-the-key" not in text
+
+
+def test_user_key_is_refused_with_the_admin_hint(server):
+    client = HeketiClient(server.url, "user", server.user_key)
+    with pytest.raises(HeketiError) as err:
+        client.topology()
+    assert err.value.status == 401
+    assert "Administrator access required" in str(err.value)
+    assert "needs the admin user" in str(err.value)
+
+
+def test_unreachable_server_names_the_url(server):
+    url = server.url
+    server.kill()
+    client = HeketiClient(url, "admin", "k", request_timeout=5)
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert err.value.status is None
+    assert url in str(err.value)
+
+
+def test_hello_and_topology(server):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    assert "Heketi" in client.hello()
+    assert client.topology() == {"clusters": []}
+    cluster = client.post("/clusters", {"file": True, "block": False})
+    node = client.post("/nodes", {"zone": 2, "hostnames": {"manage": ["m5.test"], "storage": ["10.9.9.5"]},
+                                  "cluster": cluster["id"], "tags": {"rack": "r1"}})
+    client.post("/devices", {"name": "/dev/sdz", "node": node["id"], "tags": {"disk": "ssd"}})
+    topo = client.topology()
+    assert len(topo["clusters"]) == 1
+    c = topo["clusters"][0]
+    assert (c["id"], c["file"], c["block"]) == (cluster["id"], True, False)
+    assert [n["id"] for n in c["nodes"]] == [node["id"]]
+    assert c["nodes"][0]["tags"] == {"rack": "r1"}
+    assert [(d["name"], d.get("tags")) for d in c["nodes"][0]["devices"]] == [("/dev/sdz", {"disk": "ssd"})]
+
+
+def test_busy_server_is_retried_until_it_accepts(tmp_path, recorder):
+    """HTTP 429 "Server busy": Heketi throttles volume operations (and device/node state=failed)
+    to max_inflight_operations; node and device additions are not throttled (checked in
+    apps/glusterfs/app_{node,device}.go and against the server). So 429 is provoked here with
+    concurrent volume creations on a server allowing one operation in flight."""
+    if not HARNESS.exists():
+        pytest.skip("tests/integration/heketi_server.py is not present")
+    harness = _harness()
+    if not os.access(harness.HEKETI, os.X_OK):
+        pytest.skip("Heketi is not built (tools/build-heketi.sh)")
+    srv = harness.HeketiServer(tmp_path / "busy", glusterfs={"max_inflight_operations": 1})
+    srv.start()
+    try:
+        client = HeketiClient(srv.url, "admin", srv.admin_key)
+        cluster = client.post("/clusters", {"file": True, "block": True})
+        for i in range(1, 4):
+            node = client.post("/nodes", {"zone": i, "hostnames": {"manage": ["b%d.test" % i], "storage": ["10.8.8.%d" % i]},
+                                          "cluster": cluster["id"]})
+            client.post("/devices", {"name": "/dev/sdb", "node": node["id"]})
+        names = ["busy%d" % i for i in range(6)]
+        results = client.map(lambda n: client.post("/volumes", {"size": 1, "name": n, "durability": {"type": "none"}}),
+                             names, workers=6)
+        assert [err for _, err in results] == [None] * 6
+        statuses = [s for m, p, s in srv.requests() if m == "POST" and p == "/volumes"]
+        assert 429 in statuses, "the server never answered busy; the test proves nothing"
+        assert client.counts["busy"] == statuses.count(429)
+        held = sorted(srv.get("/volumes/" + v)["name"] for v in srv.get("/volumes")["volumes"])
+        assert held == sorted(names)
+    finally:
+        srv.kill()
