@@ -130,7 +130,9 @@ def _run_module(tmp_path: Path, module: str, args: dict | None, check: bool, dif
     })
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=penv, capture_output=True, text=True, check=False)
     try:
-        doc = json.loads(proc.stdout)
+        # With -v, ansible prints a few plain lines before the JSON document.
+        start = proc.stdout.find("\n{") + 1 if not proc.stdout.startswith("{") else 0
+        doc = json.loads(proc.stdout[start:])
         result = doc["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError) as err:
         raise AssertionError("could not read the task result (%s); rc=%s\nstdout:\n%s\nstderr:\n%s"

@@ -225,7 +225,7 @@ class HeketiServer:
         while time.monotonic() < deadline:
             status, payload = self.api("GET", location)
             if status == 200:  # X-Pending: still running
-                time.sleep(0.05)
+                time.sleep(0.01)
                 continue
             if status == 303:
                 return self.api("GET", payload["location"])
@@ -240,6 +240,23 @@ class HeketiServer:
         if status >= 400:
             raise RuntimeError("%s %s -> %s %s" % (method, path, status, payload))
         return payload
+
+    def load(self, topology: dict) -> dict:
+        """Seed the server from a topology.json document with plain API calls (test-side, sequential).
+
+        One new cluster per file cluster (file/block flags as given, default true), then its nodes
+        and devices. Returns state(). Faster than heketi-cli, which polls every 400 ms.
+        """
+        for fcluster in topology.get("clusters", []):
+            cluster = self.call("POST", "/clusters", {"file": fcluster.get("file", True),
+                                                      "block": fcluster.get("block", True)})
+            for entry in fcluster.get("nodes", []):
+                node = self.call("POST", "/nodes", dict(entry["node"], cluster=cluster["id"]))
+                for dev in entry.get("devices", []):
+                    body = {"name": dev} if isinstance(dev, str) else dict(dev)
+                    body["node"] = node["id"]
+                    self.call("POST", "/devices", body)
+        return self.state()
 
     def state(self) -> dict:
         """What the server holds, read clusters -> nodes -> devices, and volumes, with ids."""

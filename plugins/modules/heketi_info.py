@@ -1,0 +1,267 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: heketi_info
+short_description: Read clusters, nodes, devices and volumes from a Heketi server
+version_added: 1.0.0
+description:
+  - Reads what a Heketi server manages, through its REST API, without changing anything.
+  - Returns the clusters, the nodes with their zones, hostnames, tags and state, the devices with their
+    sizes, state and brick counts, and the volumes with their size, durability and mount point.
+  - Also returns the same data nested as C(heketi-cli topology info --json) prints it, and a summary with totals.
+  - Heketi gives clusters, nodes and devices to the V(admin) user only, so O(user) must be V(admin).
+author:
+  - glusterfs.heketi developers (@glusterfs)
+options:
+  include_volumes:
+    description:
+      - Read every volume's details (one request per volume).
+      - With V(false), RV(volumes) is empty and the clusters list only the volume ids.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - glusterfs.heketi.heketi
+  - glusterfs.heketi.attributes
+  - glusterfs.heketi.attributes.info_module
+seealso:
+  - module: glusterfs.heketi.heketi_topology
+  - module: glusterfs.heketi.heketi_volume
+'''
+
+EXAMPLES = r'''
+# The seed's Heketi runs on node1 (192.168.1.113:8080); after loading topology.json, check what it holds.
+- name: Read what Heketi manages
+  glusterfs.heketi.heketi_info:
+    url: http://192.168.1.113:8080
+    user: admin
+    key: "{{ heketi_admin_key }}"
+  register: heketi
+
+- name: Every node of the seed is known, each with its two devices
+  ansible.builtin.assert:
+    that:
+      - heketi.summary.nodes == 4
+      - heketi.summary.devices == 8
+      - heketi.devices | selectattr('state', 'ne', 'online') | list | length == 0
+
+- name: Free space per device, in GiB
+  ansible.builtin.debug:
+    msg: "{{ item.node_hostnames.manage[0] }} {{ item.name }}: {{ (item.storage.free / 1048576) | round(1) }} GiB free"
+  loop: "{{ heketi.devices }}"
+  loop_control:
+    label: "{{ item.id }}"
+
+# The connection can come from the environment, as for heketi-cli.
+- name: Read the clusters only, connection from HEKETI_CLI_SERVER / HEKETI_CLI_USER / HEKETI_CLI_KEY
+  glusterfs.heketi.heketi_info:
+    include_volumes: false
+  environment:
+    HEKETI_CLI_SERVER: http://127.0.0.1:8080
+    HEKETI_CLI_USER: admin
+    HEKETI_CLI_KEY: "{{ heketi_admin_key }}"
+  register: heketi_clusters
+'''
+
+RETURN = r'''
+clusters:
+  description: The clusters Heketi holds.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Cluster id.
+      type: str
+      sample: 8d1e3b54b1c44b3c9e1c0c7fbbfd4b1a
+    file:
+      description: Whether file volumes may be created in this cluster.
+      type: bool
+    block:
+      description: Whether block-hosting volumes may be created in this cluster.
+      type: bool
+    nodes:
+      description: Ids of the cluster's nodes.
+      type: list
+      elements: str
+    volumes:
+      description: Ids of the cluster's volumes.
+      type: list
+      elements: str
+  sample:
+    - id: 8d1e3b54b1c44b3c9e1c0c7fbbfd4b1a
+      file: true
+      block: true
+      nodes: [4f2a8e0f3a1b4c6d8e9f0a1b2c3d4e5f]
+      volumes: []
+nodes:
+  description: Every node, with the ids of its devices.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Node id.
+      type: str
+    cluster:
+      description: Id of the cluster the node belongs to.
+      type: str
+    zone:
+      description: Failure domain of the node.
+      type: int
+    hostnames:
+      description: Management and storage hostnames.
+      type: dict
+      sample: {"manage": ["192.168.1.113"], "storage": ["192.168.1.113"]}
+    state:
+      description: V(online), V(offline) or V(failed).
+      type: str
+    tags:
+      description: The node's tags.
+      type: dict
+    devices:
+      description: Ids of the node's devices.
+      type: list
+      elements: str
+devices:
+  description: Every device of every node.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Device id.
+      type: str
+    name:
+      description: Device path as it was added.
+      type: str
+      sample: /dev/sdf
+    node:
+      description: Id of the node holding the device.
+      type: str
+    node_hostnames:
+      description: Hostnames of the node holding the device.
+      type: dict
+    cluster:
+      description: Id of the cluster the device's node belongs to.
+      type: str
+    state:
+      description: V(online), V(offline) or V(failed).
+      type: str
+    storage:
+      description: Sizes in KiB.
+      type: dict
+      sample: {"total": 524288000, "free": 524288000, "used": 0}
+    tags:
+      description: The device's tags.
+      type: dict
+    paths:
+      description: Other paths Heketi knows for the device (udev aliases), when it recorded any.
+      type: list
+      elements: str
+    bricks:
+      description: Number of bricks on the device.
+      type: int
+volumes:
+  description: Every volume, as C(GET /volumes/{id}) returns it. Empty with O(include_volumes=false).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - id: 2b1a9c3d4e5f60718293a4b5c6d7e8f9
+      name: smoke
+      size: 2
+      cluster: 8d1e3b54b1c44b3c9e1c0c7fbbfd4b1a
+      durability: {"type": "replicate", "replicate": {"replica": 3}}
+      mount: {"glusterfs": {"device": "192.168.1.113:smoke"}}
+topology:
+  description: The same data nested as C(heketi-cli topology info --json) prints it.
+  returned: success
+  type: dict
+  sample: {"clusters": [{"id": "8d1e3b54b1c44b3c9e1c0c7fbbfd4b1a", "file": true, "block": true, "nodes": [], "volumes": []}]}
+summary:
+  description: Counts and total sizes (KiB) over all devices.
+  returned: success
+  type: dict
+  sample: {"clusters": 1, "nodes": 4, "devices": 8, "volumes": 0, "total": 4194304000, "free": 4194304000, "used": 0}
+'''
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
+    HEKETI_ARGUMENT_SPEC,
+    HeketiClient,
+    HeketiError,
+)
+
+
+def collect(client, include_volumes=True):
+    """Read the server and return the module's result keys."""
+    topology = client.topology(include_volumes=include_volumes)
+    clusters, nodes, devices, volumes = [], [], [], []
+    totals = {'total': 0, 'free': 0, 'used': 0}
+    for cluster in topology['clusters']:
+        volume_ids = [v['id'] if isinstance(v, dict) else v for v in cluster.get('volumes') or []]
+        clusters.append({
+            'id': cluster['id'],
+            'file': cluster['file'],
+            'block': cluster['block'],
+            'nodes': [n['id'] for n in cluster.get('nodes') or []],
+            'volumes': volume_ids,
+        })
+        for node in cluster.get('nodes') or []:
+            node_devices = node.get('devices') or []
+            nodes.append({
+                'id': node['id'],
+                'cluster': node.get('cluster') or cluster['id'],
+                'zone': node.get('zone'),
+                'hostnames': node.get('hostnames') or {},
+                'state': node.get('state'),
+                'tags': node.get('tags') or {},
+                'devices': [d['id'] for d in node_devices],
+            })
+            for dev in node_devices:
+                storage = dev.get('storage') or {}
+                for name in totals:
+                    totals[name] += int(storage.get(name) or 0)
+                devices.append({
+                    'id': dev['id'],
+                    'name': dev.get('name'),
+                    'node': node['id'],
+                    'node_hostnames': node.get('hostnames') or {},
+                    'cluster': node.get('cluster') or cluster['id'],
+                    'state': dev.get('state'),
+                    'storage': storage,
+                    'tags': dev.get('tags') or {},
+                    'paths': dev.get('paths') or [],
+                    'bricks': len(dev.get('bricks') or []),
+                })
+        if include_volumes:
+            volumes.extend(v for v in cluster.get('volumes') or [] if isinstance(v, dict))
+    summary = dict(clusters=len(clusters), nodes=len(nodes), devices=len(devices),
+                   volumes=sum(len(c['volumes']) for c in clusters), **totals)
+    return dict(clusters=clusters, nodes=nodes, devices=devices, volumes=volumes,
+                topology=topology, summary=summary)
+
+
+def main():
+    argument_spec = dict(HEKETI_ARGUMENT_SPEC)
+    argument_spec.update(include_volumes=dict(type='bool', default=True))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        client = HeketiClient.from_module(module)
+        result = collect(client, include_volumes=module.params['include_volumes'])
+    except HeketiError as e:
+        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == '__main__':
+    main()
