@@ -4,12 +4,12 @@ LAB_NAME ?= ghlab
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup system venv heketi image test lint sanity units integration molecule lab lab-down clean
+.PHONY: help setup system venv heketi image test lint sanity units integration molecule core216 lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local)"
 	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
-	@echo "make test      set up what is missing, then lint, sanity, units, integration, molecule"
+	@echo "make test      set up what is missing, then lint, sanity, units, integration, molecule, core216"
 
 setup: system venv heketi image
 
@@ -19,6 +19,7 @@ system:
 
 venv:
 	tools/venv.sh
+	tools/venv.sh core216
 
 heketi:
 	tools/build-heketi.sh
@@ -29,7 +30,7 @@ image: system
 test: setup
 	tools/run-tests.sh
 
-lint sanity units integration molecule: setup
+lint sanity units integration molecule core216: setup
 	tools/run-tests.sh $@
 
 lab: setup

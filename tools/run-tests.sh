@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
-# when any stage failed. Stages: lint sanity units integration molecule.
+# when any stage failed. Stages: lint sanity units integration molecule core216 (the ansible-core 2.16 lane).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
@@ -17,6 +17,7 @@ stage_lint() {
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
 stage_integration() { pytest -q tests/integration; }
+stage_core216() { tools/core216-lane.sh; }
 stage_molecule() {
   local scenario rc=0
   local scenarios=()
@@ -35,7 +36,7 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity units integration molecule)
+((${#stages[@]})) || stages=(lint sanity units integration molecule core216)
 declare -A result elapsed
 failed=0
 for stage in "${stages[@]}"; do
