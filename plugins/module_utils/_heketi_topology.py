@@ -475,8 +475,10 @@ def summarize(topology):
             nodes.append({
                 'manage': list(h.get('manage') or []), 'storage': list(h.get('storage') or []),
                 'zone': n.get('zone'), 'tags': dict(n.get('tags') or {}),
-                'devices': [{'name': d.get('name'), 'tags': dict(d.get('tags') or {})} for d in (n.get('devices') or [])],
+                'devices': sorted(({'name': d.get('name'), 'tags': dict(d.get('tags') or {})}
+                                   for d in (n.get('devices') or [])), key=lambda d: d['name'] or ''),
             })
+        nodes.sort(key=lambda n: n['manage'])
         out.append({'id': c.get('id'), 'file': bool(c.get('file')), 'block': bool(c.get('block')), 'nodes': nodes})
     return {'clusters': out}
 
@@ -516,6 +518,10 @@ def predict(before, plan):
                         if d['name'] == dp['heketi'].get('name'):
                             d['tags'].update(dp['tags']['tags'])
                             break
+    for c in after['clusters']:
+        c['nodes'].sort(key=lambda n: n['manage'])
+        for n in c['nodes']:
+            n['devices'].sort(key=lambda d: d['name'] or '')
     return after
 
 
