@@ -1,0 +1,173 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every manifest the storageclass role renders is valid for Kubernetes 1.25 and for the newest release.
+
+The role itself renders them (playbooks/storageclass.yml with storageclass_render_only=true, no cluster),
+for the default variables and for a variant using every optional field; each file is then validated
+with kubernetes-validate against the official OpenAPI schemas, strictly (unknown fields fail).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+kubernetes_validate = pytest.importorskip("kubernetes_validate")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO_ROOT / "playbooks" / "storageclass.yml"
+# 1.25: the last release with the in-tree provisioner; 1.37: the newest schema kubernetes-validate carries.
+SCHEMA_VERSIONS = ("1.25", "1.37")
+CLUSTERID = "0123456789abcdef0123456789abcdef"
+KEY = "render-test-admin-key"
+
+VARIANTS = {
+    "defaults": {},
+    "everything": {
+        "storageclass_name": "gluster-fast",
+        "storageclass_default": True,
+        "storageclass_secret_namespace": "gluster-secrets",
+        "storageclass_glusterfile_namespace": "gluster-provisioner",
+        "storageclass_volumetype": "disperse:4:2",
+        "storageclass_volumenameprefix": "k8s",
+        "storageclass_volumeoptions": "features.shard enable",
+        "storageclass_gidmin": 2000,
+        "storageclass_gidmax": 2999,
+        "storageclass_reclaim_policy": "Retain",
+        "storageclass_allow_volume_expansion": False,
+        "storageclass_volume_binding_mode": "WaitForFirstConsumer",
+        "storageclass_mount_options": ["log-level=WARNING"],
+        "storageclass_clusterid": CLUSTERID + "," + "f" * 32,
+    },
+}
+
+
+def _playbook() -> str:
+    candidate = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
+    return str(candidate if candidate.exists() else Path(sys.executable).parent / "ansible-playbook")
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def rendered(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("render-" + request.param) / "artifacts"
+    extra = {
+        "storageclass_render_only": True,
+        "storageclass_render_dir": str(out),
+        "storageclass_heketi_admin_key": KEY,
+        "storageclass_clusterid": CLUSTERID,
+        "storageclass_heketi_url": "http://heketi.storage.example:8080",
+        "ansible_python_interpreter": sys.executable,
+    }
+    extra.update(VARIANTS[request.param])
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([_playbook(), str(PLAYBOOK), "-e", json.dumps(extra)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert KEY not in proc.stdout + proc.stderr, "the Heketi key reached the output"
+    return request.param, extra, out, proc
+
+
+def _docs(folder: Path) -> list[tuple[Path, dict]]:
+    return [(path, yaml.safe_load(path.read_text())) for path in sorted(folder.glob("*.yaml"))]
+
+
+def test_both_variants_are_rendered_with_all_objects(rendered):
+    _, extra, out, _ = rendered
+    kinds = {variant: [doc["kind"] for _, doc in _docs(out / variant)] for variant in ("intree", "glusterfile")}
+    custom_ns = extra.get("storageclass_secret_namespace", "default") != "default"
+    assert kinds["intree"][-2:] == ["Secret", "StorageClass"]
+    assert kinds["glusterfile"][-5:] == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment",
+                                         "StorageClass"]
+    if custom_ns:
+        assert kinds["intree"][0] == "Namespace"
+        assert "Namespace" in kinds["glusterfile"]
+    else:
+        assert "Namespace" not in kinds["intree"]  # default and kube-system always exist
+    assert (out / "README.txt").is_file()
+
+
+@pytest.mark.parametrize("schema", SCHEMA_VERSIONS)
+def test_every_manifest_validates_strictly(rendered, schema):
+    _, _, out, _ = rendered
+    files = sorted(out.glob("*/*.yaml"))
+    assert len(files) >= 7
+    for path, doc in [(p, yaml.safe_load(p.read_text())) for p in files]:
+        try:
+            kubernetes_validate.validate(doc, schema, strict=True)
+        except kubernetes_validate.ValidationError as err:  # pragma: no cover - the failure message
+            pytest.fail("%s is invalid for Kubernetes %s: %s" % (path.relative_to(out), schema, err))
+
+
+def test_storageclass_fields_and_quoted_parameters(rendered):
+    name, extra, out, _ = rendered
+    for variant, provisioner, ref_keys in (
+            ("intree", "kubernetes.io/glusterfs", ("secretNamespace", "secretName")),
+            ("glusterfile", "gluster.org/glusterfile", ("restsecretnamespace", "restsecretname"))):
+        [sc_path] = list((out / variant).glob("*-storageclass-*.yaml"))
+        sc = yaml.safe_load(sc_path.read_text())
+        params = sc["parameters"]
+        assert sc["provisioner"] == provisioner
+        assert params[ref_keys[0]] == extra.get("storageclass_secret_namespace", "default")
+        assert params[ref_keys[1]] == "heketi-secret"
+        assert params["resturl"] == "http://heketi.storage.example:8080"
+        assert params["restuser"] == "admin"
+        assert params["clusterid"] == extra["storageclass_clusterid"]
+        assert params["volumetype"] == extra.get("storageclass_volumetype", "replicate:3")
+        assert params["gidMin"] == str(extra.get("storageclass_gidmin", 40000))
+        assert params["gidMax"] == str(extra.get("storageclass_gidmax", 50000))
+        assert ("volumenameprefix" in params) == ("storageclass_volumenameprefix" in extra)
+        assert all(isinstance(v, str) for v in params.values()), params
+        # Every parameter value is quoted in the file, not only typed as a string by the YAML dumper.
+        block = sc_path.read_text().split("\nparameters:\n", 1)[1]
+        for line in block.splitlines():
+            if line.startswith("  ") and not line.lstrip().startswith("#"):
+                assert re.match(r'^  [A-Za-z]+: ".*"$', line), line
+        assert sc["reclaimPolicy"] == extra.get("storageclass_reclaim_policy", "Delete")
+        assert sc["allowVolumeExpansion"] is extra.get("storageclass_allow_volume_expansion", True)
+        assert sc["volumeBindingMode"] == extra.get("storageclass_volume_binding_mode", "Immediate")
+        assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == (
+            "true" if extra.get("storageclass_default") else "false")
+        assert sc.get("mountOptions", []) == extra.get("storageclass_mount_options", [])
+
+
+def test_secret_holds_the_key_and_files_are_private(rendered):
+    _, extra, out, _ = rendered
+    for variant, secret_type in (("intree", "kubernetes.io/glusterfs"), ("glusterfile", "gluster.org/glusterfile")):
+        [path] = list((out / variant).glob("*-secret-*.yaml"))
+        secret = yaml.safe_load(path.read_text())
+        assert secret["type"] == secret_type
+        assert base64.b64decode(secret["data"]["key"]).decode() == KEY
+        assert secret["metadata"]["namespace"] == extra.get("storageclass_secret_namespace", "default")
+    for path in out.rglob("*"):
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, "%s is mode %o" % (path, mode)
+
+
+def test_glusterfile_deployment_is_pinned_and_bound_to_its_service_account(rendered):
+    _, extra, out, _ = rendered
+    docs = {doc["kind"]: doc for _, doc in _docs(out / "glusterfile")}
+    dep = docs["Deployment"]
+    ns = extra.get("storageclass_glusterfile_namespace", "kube-system")
+    assert dep["metadata"]["namespace"] == ns
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert "@sha256:" in container["image"] or re.search(r":[^:/]+$", container["image"])
+    assert not container["image"].endswith(":latest")
+    assert {"name": "PROVISIONER_NAME", "value": "gluster.org/glusterfile"} in container["env"]
+    assert dep["spec"]["template"]["spec"]["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
+    assert dep["spec"]["selector"]["matchLabels"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+    binding = docs["ClusterRoleBinding"]
+    assert binding["roleRef"]["name"] == docs["ClusterRole"]["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": docs["ServiceAccount"]["metadata"]["name"],
+                                    "namespace": ns}]
+    rules = {(g, r) for rule in docs["ClusterRole"]["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert {("", "persistentvolumes"), ("", "persistentvolumeclaims"), ("storage.k8s.io", "storageclasses"),
+            ("", "secrets"), ("", "endpoints"), ("", "services")} <= rules

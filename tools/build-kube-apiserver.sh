@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Build the real kube-apiserver from the k8s.io/kubernetes Go module, once, for the storageclass tests.
+#
+# No kube-apiserver binary can be downloaded here, but the Go module proxy serves k8s.io/kubernetes and
+# its staging modules (k8s.io/api, k8s.io/apimachinery, ...). k8s.io/kubernetes' own go.mod points the
+# staging modules at ./staging/src/k8s.io/*, which a dependency cannot use, so this script follows the
+# procedure the Kubernetes project documents for using k8s.io/kubernetes as a dependency
+# (kubernetes/kubernetes#79384, "Using k8s.io/kubernetes as a library"): a throw-away module requires
+# k8s.io/kubernetes vX and carries one `replace k8s.io/<staging> => k8s.io/<staging> v0.<minor>.<patch>`
+# for every staging module named in that go.mod, plus the other replace pins of that go.mod (older
+# releases pin their whole dependency graph that way). Then `go build k8s.io/kubernetes/cmd/kube-apiserver`.
+#
+# Versions: KUBE_VERSIONS (default "v1.25.15 v1.37.2": the in-tree-glusterfs era and the newest release the
+# proxy serves). v1.25.15, not v1.25.16: the proxy here refuses the v0.25.16 zips of staging modules the
+# apiserver imports ("k8s.io/cluster-bootstrap@v0.25.16: reading
+# https://proxy.golang.org/k8s.io/cluster-bootstrap/@v/v0.25.16.zip: 403 Forbidden / This module version is
+# not available"; likewise controller-manager, kube-controller-manager, kube-proxy), and serves all of v0.25.15. Binaries land in .cache/kube/<version>/bin/kube-apiserver; a version whose
+# binary exists is skipped. The build time and the peak memory of every build are printed and written to
+# .cache/kube/<version>/build.txt.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+versions="${KUBE_VERSIONS:-v1.25.15 v1.37.2}"
+command -v go >/dev/null || { echo "build-kube-apiserver: Go is required" >&2; exit 1; }
+export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${KUBE_BUILD_GOFLAGS:-}"
+
+build_one() {
+  local version="$1" dest="$root/.cache/kube/$1/bin" work modfile minor staging_ver
+  if [[ -x "$dest/kube-apiserver" ]]; then
+    echo "kube-apiserver $version already built in $dest"
+    return 0
+  fi
+  work="$(mktemp -d)"
+  # shellcheck disable=SC2064
+  trap "chmod -R u+w '$work' 2>/dev/null; rm -rf '$work'" RETURN
+  modfile="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+  [[ -f "$modfile" ]] || { echo "build-kube-apiserver: the Go module proxy did not serve k8s.io/kubernetes@$version" >&2; return 1; }
+  minor="${version#v1.}"
+  staging_ver="v0.$minor"
+  # The checksum database (reached through the proxy) answers 404 for some staging versions the proxy
+  # serves, e.g. "verifying module: k8s.io/component-helpers@v0.25.15: reading
+  # https://proxy.golang.org/sumdb/sum.golang.org/lookup/k8s.io/component-helpers@v0.25.15: 404 Not Found"
+  # (also cloud-provider, cluster-bootstrap, kubelet, legacy-cloud-providers, mount-utils,
+  # pod-security-admission). Those staging modules alone skip the checksum database; they still come
+  # from proxy.golang.org over TLS. Every other module is verified as usual.
+  local nosum
+  nosum="$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._/-]*\) => ./staging/src/k8s\.io/.*$#\1#p' "$modfile" | paste -sd, -)"
+  export GONOSUMDB="$nosum"
+  {
+    echo "module kubebuild.local/kube-apiserver"
+    echo
+    sed -n 's/^go \([0-9.]*\)$/go \1/p' "$modfile"
+    echo
+    echo "require k8s.io/kubernetes $version"
+    echo
+    echo "replace ("
+    # Staging modules: ./staging/src/k8s.io/X -> k8s.io/X v0.<minor>.<patch>.
+    sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._/-]*\) => ./staging/src/k8s\.io/.*$#\t\1 => \1 '"$staging_ver"'#p' "$modfile"
+    # Every other replace pin of the release (older releases pin their whole graph that way).
+    sed -n '/^replace (/,/^)/p' "$modfile" | grep -v -e '^replace (' -e '^)' -e './staging/' || true
+    echo ")"
+  } >"$work/go.mod"
+  cat >"$work/tools.go" <<'EOF'
+//go:build tools
+
+package tools
+EOF
+  local ldflags pkg
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  mkdir -p "$dest"
+  local start end
+  start="$(date +%s)"
+  (
+    cd "$work"
+    go get "k8s.io/kubernetes/cmd/kube-apiserver@$version"
+    /usr/bin/time -v -o "$work/time.txt" \
+      go build -trimpath -ldflags "$ldflags" -o "$dest/kube-apiserver.new" k8s.io/kubernetes/cmd/kube-apiserver
+  )
+  end="$(date +%s)"
+  mv "$dest/kube-apiserver.new" "$dest/kube-apiserver"
+  {
+    echo "version: $version"
+    echo "go: $(go version)"
+    echo "seconds: $((end - start))"
+    echo "cores: $(nproc)"
+    grep -E 'Maximum resident set size|Elapsed' "$work/time.txt" || true
+  } | tee "$root/.cache/kube/$version/build.txt"
+  "$dest/kube-apiserver" --version
+}
+
+for v in $versions; do
+  build_one "$v"
+done
