@@ -42,4 +42,4 @@ lab-down:
 	tools/lab/lab down --name $(LAB_NAME)
 
 clean: lab-down
-	rm -rf .cache/ansible-test tests/output
+	rm -rf "$${TMPDIR:-/tmp}/glusterfs-heketi-ansible-test" tests/output

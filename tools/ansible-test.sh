@@ -2,7 +2,7 @@
 # Run `ansible-test ARGS...` (e.g. `sanity`, `units`) on this collection, offline-safe.
 #
 # ansible-test needs the collection at a physical path .../ansible_collections/glusterfs/heketi (symlinks
-# fail), so what git tracks (plus untracked, unignored files) is copied into .cache/ansible-test first.
+# fail), so what git tracks (plus untracked, unignored files) is copied into a temporary tree first.
 # With --venv it bootstraps pip from a get-pip script on Ansible's CI file host, which cannot be reached
 # here: a stand-in in ~/.ansible/test/cache bootstraps pip with ensurepip and installs from PyPI instead.
 set -euo pipefail
@@ -10,7 +10,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv"
 python_version="${ANSIBLE_TEST_PYTHON:-3.11}"
 ansible_test="${ANSIBLE_TEST_BIN:-$venv/bin/ansible-test}"
-tree="$root/.cache/ansible-test/ansible_collections/glusterfs/heketi"
+# Outside the checkout: inside it, ansible-test would list files with the checkout's git and see
+# none of the copy (.cache is ignored).
+tree="${ANSIBLE_TEST_TREE:-${TMPDIR:-/tmp}/glusterfs-heketi-ansible-test}/ansible_collections/glusterfs/heketi"
 
 # The pip version ansible-test bootstraps is named in its own data; write a stand-in for it.
 pip_version="$("$(dirname "$ansible_test")/python" -c '

@@ -12,7 +12,20 @@ export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
 stage_lint() {
   local scripts
   mapfile -t scripts < <(git ls-files -co --exclude-standard '*.sh' .ci/run tools/lab/lab)
-  ansible-lint --offline && shellcheck "${scripts[@]}" && antsibull-changelog lint
+  ansible-lint --offline && shellcheck "${scripts[@]}" && antsibull-changelog lint && check_build
+}
+# The built collection must hold no cache, venv, secret or test output (galaxy.yml build_ignore).
+check_build() {
+  local out listing
+  out="$(mktemp -d)"
+  ansible-galaxy collection build --output-path "$out" . >/dev/null || { rm -rf "$out"; return 1; }
+  listing="$(tar -tzf "$out"/glusterfs-heketi-*.tar.gz)"
+  rm -rf "$out"
+  if grep -E '^(\.cache|\.venv[^/]*|\.git|tests/output|tools|\.ci)/' <<<"$listing"; then
+    echo "the collection archive contains files that galaxy.yml build_ignore should exclude"
+    return 1
+  fi
+  echo "collection archive: $(wc -l <<<"$listing") entries"
 }
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
