@@ -211,8 +211,8 @@ class HeketiClient(object):
                 msg = ('Heketi at %s rejected the key of user %r (HTTP 401 on %s %s): %s'
                        % (self.url, self.user, method, path, text or 'no reason given'))
         else:
-            msg = 'Heketi at %s answered HTTP %s to %s %s: %s' % (self.url, status, method, path,
-                                                               text or 'no message')
+            msg = 'Heketi at %s answered HTTP %s to %s %s: %s' % (
+                self.url, status, method, path, text or 'no message')
         return HeketiError(msg, status=status, url=url, method=method, path=path, body=text)
 
     def _location_path(self, location):

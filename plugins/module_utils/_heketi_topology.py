@@ -358,9 +358,9 @@ def make_plan(spec, current):
                 if hn is not None and hn not in matches:
                     matches.append(hn)
             if len(matches) > 1:
+                owners = ', '.join('%s (%s)' % (m['id'], _label(m)) for m in matches)
                 errors.append('%s.node.hostnames.manage: these hostnames belong to %d different Heketi nodes (%s); '
-                              'a node must match at most one' % (fn['path'], len(matches),
-                                                                  ', '.join('%s (%s)' % (m['id'], _label(m)) for m in matches)))
+                              'a node must match at most one' % (fn['path'], len(matches), owners))
                 continue
             hnode = matches[0] if matches else None
             if hnode is None:
@@ -456,7 +456,7 @@ def _drift(drift, fn, hn):
         if want != have:
             drift.append({
                 'path': '%s.%s' % (fn['path'], suffix), 'node': hn['id'], 'hostname': _label(hn),
-                'field': suffix.split('.')[-1], 'heketi': have, 'topology': want,
+                'field': suffix.rsplit('.', maxsplit=1)[-1], 'heketi': have, 'topology': want,
                 'msg': '%s.%s: Heketi node %s (%s) has %s %s, the topology says %s; Heketi cannot change this '
                        'on an existing node (remove its devices, delete and re-add the node to apply it)'
                        % (fn['path'], suffix, hn['id'], _label(hn), what, have, want),

@@ -348,7 +348,7 @@ def test_failures_are_listed_after_finishing_what_it_can_then_a_rerun_converges(
         if sum(1 for m, p, s in heketi_server.requests() if m == "POST" and p == "/devices") >= 6:
             break
         time.sleep(0.01)
-    status, _ = heketi_server.api("POST", "/admin", {"state": "read-only"})
+    status = heketi_server.api("POST", "/admin", {"state": "read-only"})[0]
     assert status == 204
     worker.join(300)
     res = holder["res"]

@@ -8,11 +8,13 @@ ansible-test units puts the collection on the path itself, then this does nothin
 """
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
 try:
-    import ansible_collections.glusterfs.heketi.plugins  # noqa: F401
+    FOUND = importlib.util.find_spec("ansible_collections.glusterfs.heketi.plugins") is not None
 except ImportError:
-    ROOT = Path(__file__).resolve().parents[3]
-    sys.path.insert(0, str(ROOT / ".cache" / "collections"))
+    FOUND = False
+if not FOUND:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".cache" / "collections"))

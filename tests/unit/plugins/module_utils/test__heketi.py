@@ -165,7 +165,7 @@ def test_async_node_add_polls_and_follows_303_with_new_tokens(server, recorder):
     # the result of the redirect target, read with a GET signed for /nodes/<id>
     assert node["hostnames"]["manage"] == ["m1.test"]
     assert len(node["id"]) == 32
-    methods_paths = [(m, u[len(server.url):]) for m, u, _ in recorder]
+    methods_paths = [(rec[0], rec[1][len(server.url):]) for rec in recorder]
     assert ("POST", "/nodes") in methods_paths
     assert any(m == "GET" and p.startswith("/queue/") for m, p in methods_paths)
     assert ("GET", "/nodes/" + node["id"]) in methods_paths
@@ -278,7 +278,7 @@ def test_busy_server_is_retried_until_it_accepts(tmp_path, recorder):
         names = ["busy%d" % i for i in range(6)]
         results = client.map(lambda n: client.post("/volumes", {"size": 1, "name": n, "durability": {"type": "none"}}),
                              names, workers=6)
-        assert [err for _, err in results] == [None] * 6
+        assert [res[1] for res in results] == [None] * 6
         statuses = [s for m, p, s in srv.requests() if m == "POST" and p == "/volumes"]
         assert 429 in statuses, "the server never answered busy; the test proves nothing"
         assert client.counts["busy"] == statuses.count(429)
