@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -50,7 +49,7 @@ def measure(variant: str, nodes: int, devices: int, show_profile: bool) -> None:
         cpu, wall = time.process_time(), time.monotonic()
         prof = cProfile.Profile()
         prof.enable()
-        for _ in range(100):
+        for dummy in range(100):
             client.get("/clusters")
         prof.disable()
         print("%-18s 100 GETs            cpu %6.2f s  wall %6.2f s" % (

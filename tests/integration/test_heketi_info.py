@@ -98,7 +98,7 @@ def test_info_returns_what_the_server_holds(loaded, run_module):
     # The bricks of the volume show up on the devices.
     assert sum(d["bricks"] for d in res["devices"]) == len(vol["bricks"])
 
-    totals = {k: sum(d["storage"][k] for _, d in server_devices.values()) for k in ("total", "free", "used")}
+    totals = {k: sum(pair[1]["storage"][k] for pair in server_devices.values()) for k in ("total", "free", "used")}
     assert res["summary"] == dict(clusters=1, nodes=4, devices=8, volumes=1, **totals)
     assert totals["used"] > 0
     # The nested form holds the same nodes as the flat lists.
@@ -131,7 +131,7 @@ def test_info_without_volumes(loaded, run_module):
     assert res["volumes"] == []
     assert res["summary"]["volumes"] == 1
     assert len(res["clusters"][0]["volumes"]) == 1
-    assert not any(path.startswith("/volumes/") for _, path, _ in loaded.requests_since(mark))
+    assert not any(req[1].startswith("/volumes/") for req in loaded.requests_since(mark))
 
 
 def test_info_connection_from_environment(loaded, run_module):
