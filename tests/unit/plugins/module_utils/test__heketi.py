@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
+import shutil
+import ssl
+import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -286,3 +291,77 @@ def test_busy_server_is_retried_until_it_accepts(tmp_path, recorder):
         assert held == sorted(names)
     finally:
         srv.kill()
+
+
+# ------------------------------------------------------------------------------------ TLS
+@pytest.fixture
+def tls_server(tmp_path):
+    """The real Heketi server with enable_tls and a self-signed certificate for 127.0.0.1."""
+    if not HARNESS.exists():
+        pytest.skip("tests/integration/heketi_server.py is not present")
+    harness = _harness()
+    if not os.access(harness.HEKETI, os.X_OK):
+        pytest.skip("Heketi is not built (tools/build-heketi.sh)")
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    port = harness.free_port()
+    config = {"port": str(port), "enable_tls": True, "cert_file": str(cert), "key_file": str(key),
+              "jwt": {"admin": {"key": "tls-admin"}, "user": {"key": "tls-user"}},
+              "glusterfs": {"executor": "mock", "db": str(tmp_path / "heketi.db")}}
+    (tmp_path / "heketi.json").write_text(json.dumps(config))
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("HEKETI_"))
+    with open(tmp_path / "heketi.log", "wb") as log:
+        proc = subprocess.Popen([str(harness.HEKETI), "--config=%s" % (tmp_path / "heketi.json")], cwd=tmp_path, env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    ctx = ssl.create_default_context(cafile=str(cert))
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
+    url = "https://127.0.0.1:%d" % port
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with opener.open(url + "/hello", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("heketi with TLS did not start: %s" % (tmp_path / "heketi.log").read_text()[-2000:])
+            time.sleep(0.05)
+        yield {"url": url, "cert": str(cert), "key": "tls-admin"}
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_tls_certificate_is_verified_by_default(tls_server):
+    client = HeketiClient(tls_server["url"], "admin", tls_server["key"], request_timeout=10)
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert tls_server["url"] in str(err.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(err.value) or "certificate verify failed" in str(err.value)
+
+
+def test_tls_with_ca_path(tls_server):
+    client = HeketiClient(tls_server["url"], "admin", tls_server["key"], ca_path=tls_server["cert"])
+    assert client.topology() == {"clusters": []}
+    cluster = client.post("/clusters", {"file": True, "block": True})
+    node = client.post("/nodes", {"zone": 1, "hostnames": {"manage": ["t1.test"], "storage": ["10.7.7.1"]},
+                                  "cluster": cluster["id"]})
+    assert node["cluster"] == cluster["id"]  # 202 -> queue -> 303 -> GET, all over TLS
+
+
+def test_tls_without_validation(tls_server):
+    client = HeketiClient(tls_server["url"], "admin", tls_server["key"], validate_certs=False)
+    assert client.get("/clusters") == {"clusters": []}
+
+
+def test_unreadable_ca_path_is_a_clear_error(tls_server, tmp_path):
+    client = HeketiClient(tls_server["url"], "admin", tls_server["key"], ca_path=str(tmp_path / "missing.pem"))
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert str(err.value).startswith("ca_path: cannot load the CA certificates from %s" % (tmp_path / "missing.pem"))
