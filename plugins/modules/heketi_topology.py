@@ -96,7 +96,18 @@ notes:
 '''
 
 EXAMPLES = r'''
-# The seed's flow: Heketi runs on node1, the topology file was copied there.
+# The seed's flow: Heketi runs on node1; put topology.json there, then load it
+# (what "heketi-cli topology load --json=/etc/heketi/topology.json" did, idempotently).
+- name: Copy the topology file to the Heketi host
+  ansible.builtin.copy:
+    src: files/topology.json
+    dest: /etc/heketi/topology.json
+    owner: root
+    group: root
+    mode: "0644"
+  delegate_to: node1
+  run_once: true
+
 - name: Load the GlusterFS topology into Heketi
   glusterfs.heketi.heketi_topology:
     url: http://localhost:8080
@@ -143,7 +154,6 @@ EXAMPLES = r'''
                   storage: [192.168.1.50]
                 zone: 1
               devices: [/dev/sdf, /dev/sdg]
-  no_log: false
 
 # Tags, device objects and cluster flags; server and key from the environment.
 - name: Load a tagged topology with a file-only cluster

@@ -283,6 +283,15 @@ def test_connection_from_the_environment(heketi_server, run_module):
     assert heketi_server.admin_key not in res.output
 
 
+def test_user_from_the_environment_overrides_the_default(heketi_server, run_module):
+    res = run_module(MODULE, {"src": str(SEED)},
+                     env={"HEKETI_CLI_SERVER": heketi_server.url, "HEKETI_CLI_KEY": heketi_server.user_key,
+                          "HEKETI_CLI_USER": "user"})
+    assert res.get("failed") is True
+    assert "for user 'user'" in res["msg"] and "Administrator access required" in res["msg"]
+    assert heketi_server.user_key not in res.output
+
+
 def test_server_down_names_the_url(heketi_server, run_module):
     url = heketi_server.url
     heketi_server.stop()
