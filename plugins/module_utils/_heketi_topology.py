@@ -40,6 +40,7 @@ TAG_NAME_RE = re.compile(r'^[a-zA-Z0-9_.-]+$')
 # govalidator's DNSName, which Heketi's is.Host uses for hostnames.
 DNS_NAME_RE = re.compile(r'^([a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62}){1}(\.[a-zA-Z0-9_]{1}[a-zA-Z0-9_-]{0,62})*[._]?$')
 MAX_TAGS = 32
+MAX_ZONE = 2 ** 63 - 1
 
 ROOT_KEYS = ('clusters',)
 CLUSTER_KEYS = ('nodes', 'file', 'block')
@@ -261,6 +262,8 @@ def validate_topology(data):
                     v.err(zp, 'is required: an integer >= 1')
                 elif isinstance(zone, bool) or not isinstance(zone, integer_types) or zone < 1:
                     v.err(zp, 'must be an integer >= 1, got %s' % _show(zone))
+                elif zone > MAX_ZONE:
+                    v.err(zp, 'must be an integer from 1 to %d (a Go int in Heketi), got %s' % (MAX_ZONE, zone))
                 else:
                     nn['zone'] = int(zone)
                 nn['tags'] = v.tags('%s.node.tags' % np_, node.get('tags'))

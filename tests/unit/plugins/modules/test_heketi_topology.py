@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology import (
     TopologyError,
+    execute,
     make_plan,
     predict,
     summarize,
@@ -310,3 +315,102 @@ def test_predict_new_cluster():
     after = predict(summarize({"clusters": []}), plan)
     assert after == {"clusters": [{"id": "(new)", "file": True, "block": False, "nodes": [
         {"manage": ["n1"], "storage": ["10.0.0.1"], "zone": 1, "tags": {}, "devices": [{"name": "/dev/sdb", "tags": {}}]}]}]}
+
+
+def test_zone_beyond_a_go_int_is_refused():
+    t = seed()
+    N(t, 0)["node"]["zone"] = 2 ** 63
+    with pytest.raises(TopologyError) as err:
+        validate_topology(t)
+    assert err.value.errors[0].startswith("clusters[0].nodes[0].node.zone: must be an integer from 1 to")
+
+
+# -------------------------------------------------------------------------------- execution
+class ScriptedClient(object):
+    """A test double for HeketiClient.request(): records calls, fails the ones it is told to.
+
+    Only the execution order and error handling of execute() are under test here; the protocol
+    and Heketi's answers are tested against the real server (tests/integration).
+    """
+
+    def __init__(self, fail=None, delay=0.0):
+        self.fail = fail or (lambda method, path, body: None)
+        self.delay = delay
+        self.calls = []
+        self.inflight = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def request(self, method, path, body=None):
+        with self.lock:
+            self.calls.append((method, path, body))
+            self.inflight += 1
+            self.peak = max(self.peak, self.inflight)
+            self.n += 1
+            ident = "%032x" % self.n
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            msg = self.fail(method, path, body)
+            if msg:
+                raise HeketiError("Heketi answered HTTP 500 to %s %s: %s" % (method, path, msg), status=500, body=msg)
+            if path == "/clusters" and method == "POST":
+                return 201, {"id": "c" + ident[1:]}
+            if path == "/nodes":
+                return 200, {"id": "n" + ident[1:]}
+            return 204, None
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+
+def _plan(topology, current=None):
+    return make_plan(validate_topology(topology), current or {"clusters": []})
+
+
+def test_execute_deletes_a_new_cluster_no_node_could_join():
+    client = ScriptedClient(fail=lambda m, p, b: "New Node doesn't have glusterd running" if p == "/nodes" else None)
+    plan = _plan(small(nodes=2))
+    failures = execute(client, plan, max_inflight=4)
+    assert [(f["path"], f["action"], f["msg"]) for f in failures] == [
+        ("clusters[0].nodes[0]", "add_node", "New Node doesn't have glusterd running"),
+        ("clusters[0].nodes[1]", "add_node", "New Node doesn't have glusterd running")]
+    methods = [(m, p.split("/")[1]) for m, p, b in client.calls]
+    assert methods == [("POST", "clusters"), ("POST", "nodes"), ("POST", "nodes"), ("DELETE", "clusters")]
+    statuses = [(a["action"], a["status"]) for a in plan["actions"]]
+    assert statuses == [("create_cluster", "reverted"), ("add_node", "failed"), ("add_device", "skipped"),
+                        ("add_node", "failed"), ("add_device", "skipped")]
+
+
+def test_execute_goes_on_after_a_failure_and_lists_it():
+    bad = {}
+
+    def fail(method, path, body):
+        if path == "/devices" and body["name"] == "/dev/sdc" and not bad:
+            bad["hit"] = body["node"]
+            return "Initializing device /dev/sdc failed (already initialized or contains data?)"
+        return None
+
+    client = ScriptedClient(fail=fail)
+    plan = _plan(small(nodes=3, devices=("/dev/sdb", "/dev/sdc", "/dev/sdd")))
+    failures = execute(client, plan, max_inflight=3)
+    assert len(failures) == 1 and "already initialized" in failures[0]["msg"]
+    statuses = Counter(a["status"] for a in plan["actions"])
+    assert statuses == {"done": 1 + 3 + 8, "failed": 1}
+    assert sum(1 for m, p, b in client.calls if p == "/devices") == 9
+
+
+def test_execute_keeps_within_max_inflight_and_adds_nodes_in_order():
+    client = ScriptedClient(delay=0.02)
+    plan = _plan(small(nodes=6, devices=("/dev/sdb", "/dev/sdc")))
+    assert execute(client, plan, max_inflight=3) == []
+    assert client.peak <= 3
+    nodes = [b["hostnames"]["manage"][0] for m, p, b in client.calls if p == "/nodes"]
+    assert nodes == ["n%d" % i for i in range(1, 7)]
+    # the devices of one node are added one after another, each after its node
+    for i in range(1, 7):
+        node_call = [k for k, c in enumerate(client.calls) if c[1] == "/nodes" and c[2]["hostnames"]["manage"] == ["n%d" % i]][0]
+        node_id = "n%031x" % (node_call + 1)
+        devs = [k for k, c in enumerate(client.calls) if c[1] == "/devices" and c[2]["node"] == node_id]
+        assert len(devs) == 2 and all(k > node_call for k in devs)
