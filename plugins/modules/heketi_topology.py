@@ -23,7 +23,7 @@ description:
     and a device listed twice on one node.
   - B(Unknown keys fail.) A key the schema does not know (a typo such as C(zones), or C(cluster) inside C(node))
     is an error, where C(heketi-cli) silently ignores it.
-  - B(Matching.) A node is the Heketi node that has any of its manage hostnames. A device is the device of that
+  - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively). A device is the device of that
     node whose name, or one of the paths Heketi records for it (udev aliases), equals the device name.
     Each file cluster maps to the Heketi cluster that holds its known nodes; when none of its nodes is known yet,
     a new cluster is created (with explicit C(file) and C(block) flags,

@@ -280,11 +280,19 @@ def test_busy_server_is_retried_until_it_accepts(tmp_path, recorder):
             node = client.post("/nodes", {"zone": i, "hostnames": {"manage": ["b%d.test" % i], "storage": ["10.8.8.%d" % i]},
                                           "cluster": cluster["id"]})
             client.post("/devices", {"name": "/dev/sdb", "node": node["id"]})
-        names = ["busy%d" % i for i in range(6)]
-        results = client.map(lambda n: client.post("/volumes", {"size": 1, "name": n, "durability": {"type": "none"}}),
-                             names, workers=6)
-        assert [res[1] for res in results] == [None] * 6
-        statuses = [s for m, p, s in srv.requests() if m == "POST" and p == "/volumes"]
+        names = []
+        statuses = []
+        # Rounds of 8 concurrent creations until the server has answered busy at least once
+        # (on a loaded machine one round may happen not to overlap).
+        for rnd in range(6):
+            batch = ["busy%d_%d" % (rnd, i) for i in range(8)]
+            names.extend(batch)
+            results = client.map(lambda n: client.post("/volumes", {"size": 1, "name": n, "durability": {"type": "none"}}),
+                                 batch, workers=8)
+            assert [res[1] for res in results] == [None] * 8
+            statuses = [s for m, p, s in srv.requests() if m == "POST" and p == "/volumes"]
+            if 429 in statuses:
+                break
         assert 429 in statuses, "the server never answered busy; the test proves nothing"
         assert client.counts["busy"] == statuses.count(429)
         held = sorted(srv.get("/volumes/" + v)["name"] for v in srv.get("/volumes")["volumes"])
