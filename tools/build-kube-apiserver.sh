@@ -23,6 +23,13 @@ versions="${KUBE_VERSIONS:-v1.25.15 v1.37.2}"
 command -v go >/dev/null || { echo "build-kube-apiserver: Go is required" >&2; exit 1; }
 export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${KUBE_BUILD_GOFLAGS:-}"
 
+workdirs=()
+cleanup() {
+  local d
+  for d in "${workdirs[@]}"; do chmod -R u+w "$d" 2>/dev/null; rm -rf "$d"; done
+}
+trap cleanup EXIT
+
 build_one() {
   local version="$1" dest="$root/.cache/kube/$1/bin" work modfile minor staging_ver
   if [[ -x "$dest/kube-apiserver" ]]; then
@@ -30,8 +37,7 @@ build_one() {
     return 0
   fi
   work="$(mktemp -d)"
-  # shellcheck disable=SC2064
-  trap "chmod -R u+w '$work' 2>/dev/null; rm -rf '$work'" RETURN
+  workdirs+=("$work")
   modfile="$(go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
   [[ -f "$modfile" ]] || { echo "build-kube-apiserver: the Go module proxy did not serve k8s.io/kubernetes@$version" >&2; return 1; }
   minor="${version#v1.}"
