@@ -1,0 +1,129 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The glusterfs_server role's argument specs and preflight, run for real on localhost.
+
+Only the role's validation and preflight tasks run (--tags glusterfs_server_preflight, --check)
+against facts set by the play (no fact gathering): nothing is installed or changed on this machine. Each case proves that bad input stops the role
+with a message naming the offending variable, and that the defaults pass on a supported OS.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = """\
+- name: Preflight of glusterfs_server
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  pre_tasks:
+    - name: Pretend another operating system
+      ansible.builtin.set_fact:
+        ansible_distribution: "{{ fake_os.distribution }}"
+        ansible_os_family: "{{ fake_os.os_family }}"
+        ansible_distribution_major_version: "{{ fake_os.major }}"
+        ansible_distribution_version: "{{ fake_os.major }}"
+        ansible_service_mgr: "{{ fake_os.service_mgr | default('systemd') }}"
+        cacheable: true
+      tags: [always]
+  roles:
+    - role: glusterfs.heketi.glusterfs_server
+"""
+
+
+def _ansible_playbook():
+    exe = Path(sys.executable).with_name("ansible-playbook")
+    return str(exe) if exe.exists() else shutil.which("ansible-playbook")
+
+
+pytestmark = pytest.mark.skipif(_ansible_playbook() is None, reason="ansible-playbook is not installed")
+
+
+def run_preflight(tmp_path, extra_vars):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAYBOOK)
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps(extra_vars))
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+    )
+    proc = subprocess.run(
+        [_ansible_playbook(), "-v", "-i", "localhost,", "--check", "--tags", "glusterfs_server_preflight",
+         "-e", f"@{varsfile}", str(play)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _supported_host():
+    """A supported platform whatever this machine is (its service manager may not be systemd)."""
+    return {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}}
+
+
+def test_defaults_pass(tmp_path):
+    rc, out = run_preflight(tmp_path, _supported_host())
+    assert rc == 0, out
+    assert "Load the OS-specific data" in out
+
+
+@pytest.mark.parametrize(
+    "fake_os, supported",
+    [
+        ({"distribution": "Ubuntu", "os_family": "Debian", "major": "24"}, True),
+        ({"distribution": "Rocky", "os_family": "RedHat", "major": "9"}, True),
+        ({"distribution": "Ubuntu", "os_family": "Debian", "major": "20"}, False),
+        ({"distribution": "Debian", "os_family": "Debian", "major": "11"}, False),
+        ({"distribution": "Gentoo", "os_family": "Gentoo", "major": "2"}, False),
+        ({"distribution": "Debian", "os_family": "Debian", "major": "12", "service_mgr": "sysvinit"}, False),
+    ],
+    ids=["ubuntu24", "el9", "ubuntu20", "debian11", "gentoo", "debian12-sysvinit"],
+)
+def test_operating_system(tmp_path, fake_os, supported):
+    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
+    if supported:
+        assert rc == 0, out
+        # the OS data file for that platform was found and loaded
+        assert "Load the OS-specific data" in out and "failed=0" in out, out
+        assert f"{fake_os['os_family']}_{fake_os['major']}.yml" in out or f"{fake_os['distribution']}_{fake_os['major']}.yml" in out, out
+    else:
+        assert rc != 0, out
+        assert "glusterfs_server does not support" in out, out
+        assert f"{fake_os['distribution']} {fake_os['major']}" in out, out
+        assert "Supported (systemd only): Debian 12, Ubuntu 22.04 and 24.04, EL 7, 8 and 9" in out, out
+
+
+@pytest.mark.parametrize(
+    "extra, variable, detail",
+    [
+        ({"glusterfs_server_kernel_modules": "dm_thin_pool,dm_snapshot"}, "glusterfs_server_kernel_modules", "list of strings"),
+        ({"glusterfs_server_firewall_ports": "24007-24008/tcp"}, "glusterfs_server_firewall_ports", "list of strings"),
+        ({"glusterfs_server_firewall_ports": ["24007-24008/tcp", "70000/tcp"]}, "glusterfs_server_firewall_ports", "'70000/tcp'"),
+        ({"glusterfs_server_firewall_ports": ["60999-49152/tcp"]}, "glusterfs_server_firewall_ports", "'60999-49152/tcp'"),
+        ({"glusterfs_server_kernel_modules": ["dm_thin_pool", "dm thin"]}, "glusterfs_server_kernel_modules", "'dm thin'"),
+        ({"glusterfs_server_version": "10.4"}, "glusterfs_server_version", "10.4"),
+        ({"glusterfs_server_kernel_modules_manage": "maybe"}, "glusterfs_server_kernel_modules_manage", ""),
+        ({"glusterfs_server_start_timeout": 0}, "glusterfs_server_start_timeout", ""),
+    ],
+    ids=["modules-string", "ports-string", "port-too-high", "port-range-reversed", "module-name",
+         "version", "bool", "timeout-zero"],
+)
+def test_bad_input_is_named(tmp_path, extra, variable, detail):
+    rc, out = run_preflight(tmp_path, {**_supported_host(), **extra})
+    assert rc != 0, out
+    assert variable in out, out
+    assert detail in out, out

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Print what the lab runs after `make lab`: containers, disks, glusterd and the trusted pool on each
+# storage node, and Heketi's view on node1 when Heketi is installed there. Read-only.
+# Usage: tools/lab/summary.sh [NAME]   (default ghlab)
+set -uo pipefail
+name="${1:-ghlab}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+"$here/lab" status --name "$name"
+state="$(cd "$here/../.." && pwd)/.cache/lab/$name/state"
+[[ -f "$state" ]] || exit 0
+
+mapfile -t nodes < <(awk '$1 == "container" && $2 ~ /-node[0-9]+$/ {print $2}' "$state")
+for c in "${nodes[@]}"; do
+  echo "== $c"
+  docker exec "$c" bash -c '
+    printf "  glusterd: %s/%s\n" "$(systemctl is-active glusterd 2>/dev/null)" "$(systemctl is-enabled glusterd 2>/dev/null)"
+    for d in /dev/sdf /dev/sdg; do
+      printf "  %s: %s\n" "$d" "$( [ -b "$d" ] && echo "block device" || echo missing)"
+    done
+    if command -v pvs >/dev/null; then pvs --noheadings -o pv_name,vg_name 2>/dev/null | sed "s/^ */  pv: /"; fi' || true
+done
+if [[ ${#nodes[@]} -gt 0 ]]; then
+  echo "== trusted pool (from ${nodes[0]})"
+  docker exec -e LC_ALL=C "${nodes[0]}" gluster --mode=script pool list 2>&1 | sed 's/^/  /' || true
+  echo "== heketi (on ${nodes[0]})"
+  docker exec "${nodes[0]}" bash -c '
+    if ! systemctl cat heketi >/dev/null 2>&1; then echo "  not installed"; exit 0; fi
+    printf "  service: %s\n" "$(systemctl is-active heketi)"
+    if [ -r /etc/heketi/heketi-cli.env ] && command -v heketi-cli >/dev/null; then
+      set -a; . /etc/heketi/heketi-cli.env; set +a
+      heketi-cli cluster list 2>&1 | sed "s/^/  /"
+      heketi-cli node list 2>&1 | sed "s/^/  /"
+    fi' || true
+fi
