@@ -99,7 +99,10 @@ def run_play(kube_server: KubeAPIServer | None, heketi, names: dict, extra: dict
         "ansible_connection": "local",
         "ansible_python_interpreter": str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable),
         "storageclass_heketi_host": "localhost",
+        # resturl as the cluster would use it; the cluster id is read "on the Heketi host" (localhost)
+        # from http://127.0.0.1:<heketi_port>, the role's default path.
         "storageclass_heketi_url": heketi.url,
+        "heketi_port": heketi.port,
         "storageclass_heketi_config_file": str(heketi.config_path),
         "storageclass_heketi_become": False,
         "storageclass_glusterfile_wait": False,  # no nodes: the pod is never scheduled
