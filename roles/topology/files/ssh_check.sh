@@ -1,0 +1,31 @@
+#!/bin/sh
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Run on the Heketi host: can Heketi's ssh executor use each node? For every HOST=ADDRESS argument,
+# ssh to ADDRESS non-interactively with Heketi's key and run `gluster --version` and
+# `systemctl is-active glusterd` (through `sudo -n` when SUDO is true). Prints a JSON list of
+# {"host", "manage", "rc", "reason"}; rc 255 means ssh itself failed. Changes nothing.
+#   ssh_check.sh KEYFILE PORT USER SUDO TIMEOUT HOST=ADDRESS...
+set -u
+LC_ALL=C
+export LC_ALL
+keyfile=$1 port=$2 user=$3 sudo=$4 timeout=$5
+shift 5
+prefix=''
+[ "$sudo" = true ] && prefix='sudo -n '
+json() { printf '%s' "$1" | tr -d '\r' | tr '\n\t' '  ' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+printf '['
+sep=''
+for pair in "$@"; do
+  host=${pair%%=*}
+  addr=${pair#*=}
+  out=$(ssh -n -i "$keyfile" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout="$timeout" \
+        "$user@$addr" "${prefix}gluster --version >/dev/null && ${prefix}systemctl is-active glusterd" 2>&1)
+  rc=$?
+  printf '%s{"host":"%s","manage":"%s","rc":%d,"reason":"%s"}' "$sep" "$(json "$host")" "$(json "$addr")" "$rc" "$(json "$out")"
+  sep=','
+done
+printf ']\n'
