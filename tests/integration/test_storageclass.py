@@ -80,7 +80,7 @@ class PlayResult:
     def failures(self) -> list[str]:
         """Messages of the failed tasks, and of the failed items of failed loops."""
         out = []
-        for _, res in self.tasks:
+        for _name, res in self.tasks:
             if res.get("failed"):
                 out.append(res.get("msg", ""))
                 out.extend(item.get("msg", "") for item in res.get("results", []) if item.get("failed"))

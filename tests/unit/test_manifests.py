@@ -73,16 +73,21 @@ def rendered(request, tmp_path_factory):
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert KEY not in proc.stdout + proc.stderr, "the Heketi key reached the output"
-    return request.param, extra, out, proc
+    return Rendered(request.param, extra, out, proc)
 
 
-def _docs(folder: Path) -> list[tuple[Path, dict]]:
-    return [(path, yaml.safe_load(path.read_text())) for path in sorted(folder.glob("*.yaml"))]
+class Rendered:
+    def __init__(self, name: str, extra: dict, out: Path, proc: subprocess.CompletedProcess):
+        self.name, self.extra, self.out, self.proc = name, extra, out, proc
+
+
+def _docs(folder: Path) -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))]
 
 
 def test_both_variants_are_rendered_with_all_objects(rendered):
-    _, extra, out, _ = rendered
-    kinds = {variant: [doc["kind"] for _, doc in _docs(out / variant)] for variant in ("intree", "glusterfile")}
+    extra, out = rendered.extra, rendered.out
+    kinds = {variant: [doc["kind"] for doc in _docs(out / variant)] for variant in ("intree", "glusterfile")}
     custom_ns = extra.get("storageclass_secret_namespace", "default") != "default"
     assert kinds["intree"][-2:] == ["Secret", "StorageClass"]
     assert kinds["glusterfile"][-5:] == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment",
@@ -97,7 +102,7 @@ def test_both_variants_are_rendered_with_all_objects(rendered):
 
 @pytest.mark.parametrize("schema", SCHEMA_VERSIONS)
 def test_every_manifest_validates_strictly(rendered, schema):
-    _, _, out, _ = rendered
+    out = rendered.out
     files = sorted(out.glob("*/*.yaml"))
     assert len(files) >= 7
     for path, doc in [(p, yaml.safe_load(p.read_text())) for p in files]:
@@ -108,7 +113,7 @@ def test_every_manifest_validates_strictly(rendered, schema):
 
 
 def test_storageclass_fields_and_quoted_parameters(rendered):
-    name, extra, out, _ = rendered
+    extra, out = rendered.extra, rendered.out
     for variant, provisioner, ref_keys in (
             ("intree", "kubernetes.io/glusterfs", ("secretNamespace", "secretName")),
             ("glusterfile", "gluster.org/glusterfile", ("restsecretnamespace", "restsecretname"))):
@@ -140,7 +145,7 @@ def test_storageclass_fields_and_quoted_parameters(rendered):
 
 
 def test_secret_holds_the_key_and_files_are_private(rendered):
-    _, extra, out, _ = rendered
+    extra, out = rendered.extra, rendered.out
     for variant, secret_type in (("intree", "kubernetes.io/glusterfs"), ("glusterfile", "gluster.org/glusterfile")):
         [path] = list((out / variant).glob("*-secret-*.yaml"))
         secret = yaml.safe_load(path.read_text())
@@ -153,8 +158,8 @@ def test_secret_holds_the_key_and_files_are_private(rendered):
 
 
 def test_glusterfile_deployment_is_pinned_and_bound_to_its_service_account(rendered):
-    _, extra, out, _ = rendered
-    docs = {doc["kind"]: doc for _, doc in _docs(out / "glusterfile")}
+    extra, out = rendered.extra, rendered.out
+    docs = {doc["kind"]: doc for doc in _docs(out / "glusterfile")}
     dep = docs["Deployment"]
     ns = extra.get("storageclass_glusterfile_namespace", "kube-system")
     assert dep["metadata"]["namespace"] == ns

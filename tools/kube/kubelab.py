@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -271,8 +270,7 @@ class KubeAPIServer:
 
     def ready(self) -> bool:
         try:
-            status, _ = self.request("GET", "/readyz", timeout=3)
-            return status == 200
+            return self.request("GET", "/readyz", timeout=3)[0] == 200
         except (OSError, urllib.error.URLError):
             return False
 
