@@ -328,3 +328,25 @@ def test_heketi_without_cluster_stops_before_any_change(kube, heketi_server, nam
     assert "holds no cluster" in "\n".join(result.failures), result.failures
     assert get(server, secret_path("default", names["storageclass_secret_name"])) is None
     assert get(server, sc_path(names["storageclass_name"])) is None
+
+
+# -- no cluster: render the manifests (what `make lab` does without a kubeconfig) -----------------------
+def test_render_only_reads_key_and_clusterid_from_heketi_and_touches_no_cluster(heketi, names, tmp_path):
+    out = tmp_path / "artifacts"
+    result = run_play(None, heketi, names, {"storageclass_render_only": True, "storageclass_render_dir": str(out)})
+    assert result.rc == 0, result
+    assert not any(name.startswith(("Read the Kubernetes", "Read the existing")) and not res.get("skipped")
+                   for name, res in result.tasks)
+    intree = {p.name: p.read_text() for p in (out / "intree").glob("*.yaml")}
+    glusterfile = {p.name: p.read_text() for p in (out / "glusterfile").glob("*.yaml")}
+    sc_name = names["storageclass_name"]
+    assert set(intree) == {"00-secret-%s.yaml" % names["storageclass_secret_name"],
+                           "01-storageclass-%s.yaml" % sc_name}
+    assert "05-storageclass-%s.yaml" % sc_name in glusterfile
+    # The real cluster id read from Heketi (on the "Heketi host", over loopback) and the key from heketi.json.
+    assert 'clusterid: "%s"' % heketi.cluster_id in intree["01-storageclass-%s.yaml" % sc_name]
+    secret = intree["00-secret-%s.yaml" % names["storageclass_secret_name"]]
+    assert base64.b64encode(heketi.admin_key.encode()).decode() in secret
+    readme = (out / "README.txt").read_text()
+    assert "kubectl apply -f %s/intree/" % out in readme and "kubectl apply -f %s/glusterfile/" % out in readme
+    assert heketi.admin_key not in readme
