@@ -298,16 +298,37 @@ class KubeAPIServer:
         self._logs.clear()
 
 
-def _down(workdir: Path) -> None:
+def _down(workdir: Path, timeout: float = 30.0) -> None:
+    """End the processes `up` left running (apiserver first, then etcd), by their recorded pids."""
     for name in ("kube-apiserver", "etcd"):
         pidfile = workdir / ("%s.pid" % name)
-        if pidfile.exists():
-            pid = int(pidfile.read_text())
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            pidfile.unlink()
+        if not pidfile.exists():
+            continue
+        pid = int(pidfile.read_text())
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if not _alive(pid):
+                    break
+                time.sleep(0.2)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pidfile.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped) counts as ended
+        with open("/proc/%d/stat" % pid, encoding="ascii") as stat:
+            return stat.read().split(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def main() -> int:
