@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+try:
+    import kubernetes_validate
+except ImportError:  # e.g. a lean ansible-core 2.16 lane: the rendering checks still run
+    kubernetes_validate = None
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO_ROOT / "playbooks" / "storageclass.yml"
@@ -52,8 +55,9 @@ VARIANTS = {
 
 
 def _playbook() -> str:
-    candidate = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
-    return str(candidate if candidate.exists() else Path(sys.executable).parent / "ansible-playbook")
+    """The ansible-playbook of the Python running the tests (so a 2.16 lane renders with 2.16)."""
+    candidate = Path(sys.executable).parent / "ansible-playbook"
+    return str(candidate if candidate.exists() else REPO_ROOT / ".venv" / "bin" / "ansible-playbook")
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -102,6 +106,8 @@ def test_both_variants_are_rendered_with_all_objects(rendered):
 
 @pytest.mark.parametrize("schema", SCHEMA_VERSIONS)
 def test_every_manifest_validates_strictly(rendered, schema):
+    if kubernetes_validate is None:
+        pytest.skip("kubernetes-validate is not installed")
     out = rendered.out
     files = sorted(out.glob("*/*.yaml"))
     assert len(files) >= 7
