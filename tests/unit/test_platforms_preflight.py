@@ -1,0 +1,135 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""glusterfs_repository's preflight, run for real on localhost with another platform's facts.
+
+Only the preflight runs (--tags glusterfs_repository_preflight, --check, no fact gathering): nothing is
+changed on this machine. It proves that EL7/EL8 hosts are refused with a message naming ansible-core 2.16
+when the controller runs 2.17 or later (and accepted on the 2.16 lane), that the CentOS 7 vault is refused
+on a RHEL 7 host, and that bad repository variables are named before anything changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = """\
+- name: Preflight of glusterfs_repository
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  pre_tasks:
+    - name: Pretend another operating system
+      ansible.builtin.set_fact:
+        ansible_distribution: "{{ fake_os.distribution }}"
+        ansible_os_family: "{{ fake_os.os_family }}"
+        ansible_distribution_major_version: "{{ fake_os.major }}"
+        ansible_distribution_version: "{{ fake_os.major }}"
+        cacheable: true
+      tags: [always]
+  tasks:
+    - name: Run the role
+      ansible.builtin.include_role:
+        name: glusterfs.heketi.glusterfs_repository
+        public: true
+      tags: [always]
+    - name: Show what was loaded
+      ansible.builtin.debug:
+        msg: "LOADED pkg_mgr={{ __glusterfs_repository_pkg_mgr }} release={{ __glusterfs_repository_release_packages | join(',') }}"
+      tags: [always]
+"""
+
+
+def _ansible_playbook():
+    exe = Path(sys.executable).with_name("ansible-playbook")
+    return str(exe) if exe.exists() else shutil.which("ansible-playbook")
+
+
+pytestmark = pytest.mark.skipif(_ansible_playbook() is None, reason="ansible-playbook is not installed")
+
+
+def _core_version():
+    out = subprocess.run([_ansible_playbook(), "--version"], capture_output=True, text=True, check=True).stdout
+    version = out.split("[core ", 1)[1].split("]", 1)[0]
+    return tuple(int(p) for p in version.split(".")[:2])
+
+
+def run_preflight(tmp_path, extra_vars):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAYBOOK)
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps(extra_vars))
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_RETRY_FILES_ENABLED="0",
+    )
+    proc = subprocess.run(
+        [_ansible_playbook(), "-i", "localhost,", "--check", "--tags", "glusterfs_repository_preflight",
+         "-e", f"@{varsfile}", str(play)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+CENTOS7 = {"distribution": "CentOS", "os_family": "RedHat", "major": "7"}
+
+
+@pytest.mark.parametrize("fake_os, release", [
+    (CENTOS7, "centos-release-gluster9"),
+    ({"distribution": "Rocky", "os_family": "RedHat", "major": "8"}, "centos-release-gluster10"),
+])
+def test_el7_el8_need_the_216_lane(tmp_path, fake_os, release):
+    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
+    if _core_version() < (2, 17):
+        assert rc == 0, out
+        assert f"LOADED pkg_mgr={'yum' if fake_os['major'] == '7' else 'dnf'} release={release}" in out, out
+    else:
+        assert rc != 0, out
+        assert "Manage EL7 and EL8 hosts from ansible-core 2.16" in out, out
+        assert f"{fake_os['distribution']} {fake_os['major']}" in out, out
+
+
+@pytest.mark.parametrize("fake_os, pkg_mgr, release", [
+    ({"distribution": "AlmaLinux", "os_family": "RedHat", "major": "9"}, "dnf", "centos-release-gluster10"),
+    ({"distribution": "Debian", "os_family": "Debian", "major": "12"}, "apt", ""),
+    ({"distribution": "Ubuntu", "os_family": "Debian", "major": "22"}, "apt", ""),
+])
+def test_other_platforms_on_every_lane(tmp_path, fake_os, pkg_mgr, release):
+    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
+    assert rc == 0, out
+    assert f"LOADED pkg_mgr={pkg_mgr} release={release}" in out, out
+
+
+def test_vault_refused_on_rhel7(tmp_path):
+    if _core_version() >= (2, 17):
+        pytest.skip("EL7 is refused before this check on ansible-core 2.17+ (test_el7_el8_need_the_216_lane)")
+    rc, out = run_preflight(tmp_path, {"fake_os": {**CENTOS7, "distribution": "RedHat"}})
+    assert rc != 0, out
+    assert "Set glusterfs_repository_el7_vault: false" in out, out
+    rc, out = run_preflight(tmp_path, {"fake_os": {**CENTOS7, "distribution": "RedHat"}, "glusterfs_repository_el7_vault": False})
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("extra, detail", [
+    ({"glusterfs_repository_version": "10.4"}, "glusterfs_repository_version (10.4)"),
+    ({"glusterfs_repository_source": "ppa"}, "glusterfs_repository_source"),
+    ({"glusterfs_repository_el7_vault_url": "https://vault.centos.org/7.9.2009/"}, "glusterfs_repository_el7_vault_url"),
+    ({"glusterfs_repository_check_packages": "glusterfs-server"}, "glusterfs_repository_check_packages"),
+])
+def test_bad_input_is_named(tmp_path, extra, detail):
+    rc, out = run_preflight(tmp_path, {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}, **extra})
+    assert rc != 0, out
+    assert detail in out, out
