@@ -229,6 +229,35 @@ def test_changed_parameter_is_refused_listing_differences_then_recreated_when_al
     assert get(server, sc_path(names["storageclass_name"]))["metadata"]["uid"] == new["metadata"]["uid"]
 
 
+def test_moving_from_intree_to_glusterfile_needs_permission(kube, heketi, names):
+    """Preparing a 1.25 cluster for 1.26: provisioner and Secret type both change, and neither can in place."""
+    server = kube(OLD)
+    assert run_play(server, heketi, names).rc == 0
+    before = get(server, sc_path(names["storageclass_name"]))
+    extra = {"storageclass_provisioner": "glusterfile"}
+    refused = run_play(server, heketi, names, extra)
+    assert refused.rc != 0
+    message = "\n".join(refused.failures)
+    assert "provisioner: 'kubernetes.io/glusterfs' -> 'gluster.org/glusterfile'" in message, message
+    assert "parameters.secretName: '%s' -> (unset)" % names["storageclass_secret_name"] in message, message
+    assert "parameters.restsecretname: (unset) -> '%s'" % names["storageclass_secret_name"] in message, message
+    assert ("Secret default/%s type: 'kubernetes.io/glusterfs' -> 'gluster.org/glusterfile'"
+            % names["storageclass_secret_name"]) in message, message
+    assert refused.changed == 0
+    assert get(server, sc_path(names["storageclass_name"]))["metadata"]["uid"] == before["metadata"]["uid"]
+    assert get(server, "/apis/apps/v1/namespaces/kube-system/deployments/"
+               + names["storageclass_glusterfile_name"]) is None
+
+    moved = run_play(server, heketi, names, dict(extra, storageclass_recreate=True))
+    assert moved.rc == 0, moved
+    assert_secret(server, "default", names["storageclass_secret_name"], "gluster.org/glusterfile", heketi)
+    assert get(server, sc_path(names["storageclass_name"]))["provisioner"] == "gluster.org/glusterfile"
+    assert get(server, "/apis/apps/v1/namespaces/kube-system/deployments/"
+               + names["storageclass_glusterfile_name"]) is not None
+    again = run_play(server, heketi, names, dict(extra, storageclass_recreate=True))
+    assert again.rc == 0 and again.changed == 0, again.changed_tasks()
+
+
 # -- Kubernetes 1.26 and later ------------------------------------------------------------------------
 @pytest.mark.parametrize("provisioner", ["auto", "intree"])
 def test_new_kubernetes_without_choice_stops_before_any_change(kube, heketi, names, provisioner):
