@@ -11,6 +11,7 @@ request it sends; they are skipped when the Heketi binary has not been built
 from __future__ import annotations
 
 import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -139,14 +140,14 @@ def server(tmp_path):
 def recorder(monkeypatch):
     """Record (method, url, Authorization header) of every request the client sends."""
     seen = []
-    real = _heketi.Request
+    real = HeketiClient._exchange
 
-    class Recording(real):
-        def open(self, method, url, data=None, headers=None, **kwargs):
-            seen.append((method, url, dict(headers or {}).get("Authorization")))
-            return super(Recording, self).open(method, url, data=data, headers=headers, **kwargs)
+    def recording(self, method, full_path, data, headers):
+        base = self.url[:len(self.url) - len(self._prefix)] if self._prefix else self.url
+        seen.append((method, base + full_path, dict(headers or {}).get("Authorization")))
+        return real(self, method, full_path, data, headers)
 
-    monkeypatch.setattr(_heketi, "Request", Recording)
+    monkeypatch.setattr(HeketiClient, "_exchange", recording)
     return seen
 
 
@@ -373,3 +374,85 @@ def test_unreadable_ca_path_is_a_clear_error(tls_server, tmp_path):
     with pytest.raises(HeketiError) as err:
         client.get("/clusters")
     assert str(err.value).startswith("ca_path: cannot load the CA certificates from %s" % (tmp_path / "missing.pem"))
+
+
+# ------------------------------------------------------------------------ kept-alive connections
+@pytest.fixture
+def connects(monkeypatch):
+    """The TCP connections the client opens: (host, port, local port) of each successful connect()."""
+    seen = []
+    real = http.client.HTTPConnection.connect
+
+    def connect(self):
+        real(self)
+        seen.append((self.host, self.port, self.sock.getsockname()[1]))
+
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", connect)
+    return seen
+
+
+def _gets(server, path):
+    return [r for r in server.requests() if r[0] == "GET" and r[1] == path]
+
+
+def test_sequential_requests_share_one_connection(server, connects):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    for dummy in range(20):
+        assert client.get("/clusters") == {"clusters": []}
+    assert len(_gets(server, "/clusters")) == 20  # the server answered each one
+    assert len(connects) == 1, connects
+    client.close()
+    client.get("/clusters")
+    assert len(connects) == 2  # closed: a new connection
+
+
+def test_parallel_requests_use_at_most_one_connection_per_worker(server, connects):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    for rnd in range(3):
+        results = client.map(lambda i: client.get("/clusters"), range(40), workers=4)
+        assert [err for res, err in results] == [None] * 40
+    assert len(_gets(server, "/clusters")) == 120
+    assert 1 <= len(connects) <= 4, connects
+
+
+def test_a_connection_closed_by_a_restarted_server_is_replaced(server, connects):
+    client = HeketiClient(server.url, "admin", server.admin_key)
+    assert client.get("/clusters") == {"clusters": []}
+    assert len(connects) == 1
+    server.kill()  # the kept-alive connection is now dead
+    server.start()  # same port, same database (the harness's own connections are counted too)
+    before = len(connects)
+    cluster = client.post("/clusters", {"file": True, "block": True})  # sent once, on a new connection
+    assert len(connects) == before + 1
+    assert server.get("/clusters")["clusters"] == [cluster["id"]]
+    assert [w[:2] for w in server.writes()].count(("POST", "/clusters")) == 1
+
+
+def test_a_write_is_not_resent_when_a_new_connection_fails(server):
+    url = server.url
+    client = HeketiClient(url, "admin", server.admin_key, request_timeout=5)
+    assert client.get("/clusters") == {"clusters": []}
+    server.kill()
+    with pytest.raises(HeketiError) as err:
+        client.post("/clusters", {"file": True, "block": True})
+    assert err.value.status is None
+    assert "Cannot reach the Heketi server at %s (POST /clusters)" % url in str(err.value)
+
+
+def test_tls_hostname_is_checked(tls_server):
+    # the certificate names 127.0.0.1 only; the same server reached as localhost is refused
+    url = tls_server["url"].replace("127.0.0.1", "localhost")
+    client = HeketiClient(url, "admin", tls_server["key"], ca_path=tls_server["cert"], request_timeout=10)
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert url in str(err.value)
+    assert "localhost" in str(err.value) and ("match" in str(err.value) or "mismatch" in str(err.value))
+    # without validate_certs the name is not checked either
+    assert HeketiClient(url, "admin", tls_server["key"], validate_certs=False).get("/clusters") == {"clusters": []}
+
+
+def test_tls_connection_is_kept_alive(tls_server, connects):
+    client = HeketiClient(tls_server["url"], "admin", tls_server["key"], ca_path=tls_server["cert"])
+    for dummy in range(5):
+        assert client.get("/clusters") == {"clusters": []}
+    assert len(connects) == 1
