@@ -133,3 +133,75 @@ def test_bad_input_is_named(tmp_path, extra, detail):
     rc, out = run_preflight(tmp_path, {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}, **extra})
     assert rc != 0, out
     assert detail in out, out
+
+
+LOOKUP_PLAY = """\
+- name: Evaluate the package look-up of glusterfs_repository
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Load the role's expressions
+      ansible.builtin.include_vars:
+        file: "{{ role_vars }}"
+    - name: Show the missing packages
+      ansible.builtin.debug:
+        msg: "MISSING={{ __glusterfs_repository_missing | join(',') }}="
+"""
+
+APT_POLICY = """\
+glusterfs-server:
+  Installed: (none)
+  Candidate: 10.3-5
+  Version table:
+     10.3-5 500
+        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+glusterfs-client:
+  Installed: 10.3-5
+  Candidate: (none)
+  Version table:
+"""
+
+YUM_LIST = """\
+Installed Packages
+glusterfs-fuse.x86_64                  9.6-1.el7                   @centos-gluster9
+Available Packages
+glusterfs-server.x86_64                9.6-1.el7                   centos-gluster9
+device-mapper-persistent-data-very-long-name.x86_64
+                                       0.8.5-3.el7_9.2             updates
+"""
+
+
+@pytest.mark.parametrize("pkg_mgr, output, packages, missing", [
+    ("apt", APT_POLICY, ["glusterfs-server"], ""),
+    ("apt", APT_POLICY, ["glusterfs-server", "glusterfs-client"], "glusterfs-client"),
+    ("apt", APT_POLICY, ["glusterfs-server", "heketi"], "heketi"),
+    ("apt", "", ["glusterfs-server"], "glusterfs-server"),
+    ("yum", YUM_LIST, ["glusterfs-server", "glusterfs-fuse"], ""),
+    ("yum", YUM_LIST, ["device-mapper-persistent-data-very-long-name"], ""),
+    ("dnf", YUM_LIST, ["glusterfs-server", "heketi"], "heketi"),
+    ("dnf", "", ["glusterfs-server"], "glusterfs-server"),
+], ids=["apt-found", "apt-candidate-none", "apt-unknown", "apt-empty", "yum-found", "yum-wrapped-name",
+        "dnf-missing", "dnf-empty"])
+def test_package_lookup_names_what_is_missing(tmp_path, pkg_mgr, output, packages, missing):
+    """The look-up expression of vars/main.yml on real apt-cache/yum output shapes, with Ansible's own filters."""
+    play = tmp_path / "play.yml"
+    play.write_text(LOOKUP_PLAY)
+    extra = {
+        "role_vars": str(ROOT / "roles" / "glusterfs_repository" / "vars" / "main.yml"),
+        "__glusterfs_repository_pkg_mgr": pkg_mgr,
+        "glusterfs_repository_check_packages": packages,
+        "__glusterfs_repository_lookup_apt": {"stdout": output},
+        "__glusterfs_repository_lookup_rpm": {"stdout_lines": output.splitlines()},
+    }
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
+    proc = subprocess.run([_ansible_playbook(), "-i", "localhost,", "-e", f"@{varsfile}", str(play)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"MISSING={missing}=" in out, out
