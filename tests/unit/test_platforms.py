@@ -11,6 +11,7 @@ packages, repositories, services and firewall backend each platform gets.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import jinja2
@@ -50,17 +51,26 @@ def _load(path):
 
 def _candidates(role):
     """The first_found file list of the role's 'Load the OS-specific data' task, as written there."""
-    for task in _load(ROLES / role / "tasks" / "preflight.yml"):
-        if task.get("name") == "Load the OS-specific data":
-            for value in task["vars"].values():
-                if isinstance(value, dict) and "files" in value:
-                    return value["files"]
+    for tasks_file in ("preflight.yml", "main.yml"):
+        for task in _load(ROLES / role / "tasks" / tasks_file):
+            if task.get("name") == "Load the OS-specific data":
+                for value in task["vars"].values():
+                    if isinstance(value, dict) and "files" in value:
+                        return value["files"]
     raise AssertionError(f"{role}: no 'Load the OS-specific data' task with a first_found list")
 
 
 def _render(value, variables, env):
     if isinstance(value, str):
-        return env.from_string(value).render(**variables) if "{{" in value or "{%" in value else value
+        if "{{" not in value and "{%" not in value:
+            return value
+        try:
+            with warnings.catch_warnings():
+                # Ansible hands regex backslashes ('\S') to the filters as written; plain Jinja2 warns on them
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return env.from_string(value).render(**variables)
+        except jinja2.TemplateError:
+            return value  # lazily, as Ansible: a later registered result or an Ansible-only filter stays unrendered
     if isinstance(value, list):
         return [_render(v, variables, env) for v in value]
     if isinstance(value, dict):
@@ -255,6 +265,33 @@ def test_upstream_sources_as_the_tasks_build_them():
     noble = repository("ubuntu2404", glusterfs_repository_source="upstream")
     assert env.from_string(ppa["repo"]).render(**noble) == "ppa:gluster/glusterfs-10"
     assert env.from_string(ppa["codename"]).render(**noble) == "noble"
+
+
+# --- the other roles' platform data (clients, Heketi) ----------------------------------------------
+
+@pytest.mark.parametrize("platform, pkg_mgr, package", [
+    ("el7", "yum", "glusterfs-fuse"), ("el8", "dnf", "glusterfs-fuse"), ("el9", "dnf", "glusterfs-fuse"),
+    ("debian12", "apt", "glusterfs-client"), ("ubuntu2204", "apt", "glusterfs-client"), ("ubuntu2404", "apt", "glusterfs-client"),
+])
+def test_client_packages(platform, pkg_mgr, package):
+    variables = load_role("glusterfs_client", platform, {"glusterfs_server_version": "10"})
+    assert variables["__glusterfs_client_pkg_mgr"] == pkg_mgr
+    assert package in variables["__glusterfs_client_packages_os"]
+
+
+@pytest.mark.parametrize("platform, method", [
+    ("el7", "package"), ("el8", "package"), ("el9", "package"),
+    ("debian12", "archive"), ("ubuntu2204", "archive"), ("ubuntu2404", "archive"),
+])
+def test_heketi_install_method(platform, method):
+    variables = load_role("heketi", platform)
+    assert variables["__heketi_install_method_default"] == method
+    if method == "package":
+        assert {"heketi", "heketi-client"} <= set(variables["__heketi_packages"])
+    else:
+        # GitHub release archives exist up to v10.4.0; without a pinned checksum the role refuses to download
+        assert "/v10.4.0/heketi-v10.4.0-release-10.linux.amd64.tar.gz" in variables["heketi_archive_url"]
+        assert variables["heketi_archive_checksum"] == ""
 
 
 # --- ansible-core lines and pins ----------------------------------------------------------------------
