@@ -239,7 +239,7 @@ def test_el8_el9_storage_sig(platform, release, crb):
 
 
 @pytest.mark.parametrize("platform, kind, prerequisites", [
-    ("debian12", "download", ["ca-certificates"]),
+    ("debian12", "download", ["ca-certificates", "python3-debian"]),
     ("ubuntu2204", "ppa", ["ca-certificates", "gnupg"]),
     ("ubuntu2404", "ppa", ["ca-certificates", "gnupg"]),
 ])
