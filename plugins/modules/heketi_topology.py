@@ -93,6 +93,10 @@ notes:
   - The module needs the C(admin) user. The C(user) key can only create and list volumes.
   - Heketi cannot change a node's zone or hostnames; apply such a change by removing the node's devices,
     deleting the node and running the module again.
+  - Heketi is reached directly; proxies set in the environment (C(http_proxy), C(https_proxy)) are not used.
+    The HTTP connections are kept alive and reused for the requests of one run.
+  - With O(validate_certs=true) the server certificate must chain to O(ca_path) (only that file when it is given,
+    otherwise the system's default trust store) and name the host of O(url).
 '''
 
 EXAMPLES = r'''
