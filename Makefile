@@ -4,10 +4,11 @@ LAB_NAME ?= ghlab
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup system venv heketi image test lint sanity units integration molecule core216 lab lab-down clean
+.PHONY: help setup system venv heketi kube image test lint sanity units integration molecule core216 lab lab-down clean
 
 help:
-	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local)"
+	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
+	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
 	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
 	@echo "make test      set up what is missing, then lint, sanity, units, integration, molecule, core216"
 
@@ -24,6 +25,10 @@ venv:
 heketi:
 	tools/build-heketi.sh
 
+# The real kube-apiserver for the StorageClass tests (long: `make test` starts it in the background).
+kube:
+	tools/build-kube-apiserver.sh
+
 image: system
 	tools/lab/build-image.sh
 
@@ -35,7 +40,8 @@ lint sanity units integration molecule core216: setup
 
 lab: setup
 	tools/lab/lab up --name $(LAB_NAME) --nodes 4 --client
-	ansible-playbook site.yml -i inventories/local
+	ansible-playbook site.yml -i inventories/local \
+	  $(if $(KUBECONFIG),-e storageclass_kubeconfig=$(KUBECONFIG),-e storageclass_render_only=true)
 	tools/lab/summary.sh $(LAB_NAME)
 
 lab-down:

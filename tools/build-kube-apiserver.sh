@@ -20,6 +20,13 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 versions="${KUBE_VERSIONS:-v1.25.15 v1.37.2}"
+# --check: exit 0 when every version is built already, 1 otherwise; builds nothing.
+if [[ "${1:-}" == "--check" ]]; then
+  for version in $versions; do
+    [[ -x "$root/.cache/kube/$version/bin/kube-apiserver" ]] || exit 1
+  done
+  exit 0
+fi
 command -v go >/dev/null || { echo "build-kube-apiserver: Go is required" >&2; exit 1; }
 export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${KUBE_BUILD_GOFLAGS:-}"
 

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
-# when any stage failed. Stages: lint sanity units integration molecule core216 (the ansible-core 2.16 lane).
+# when any stage failed. Stages: lint sanity units molecule core216 (the ansible-core 2.16 lane) integration.
+#
+# The real kube-apiserver builds take most of a fresh machine's time (tools/build-kube-apiserver.sh,
+# two Kubernetes versions, ~10-20 min each on 2 cores). When the integration stage is to run and the
+# binaries are missing, the build starts in the background at once and the other stages run beside it;
+# the integration stage, last, waits for it.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
@@ -29,7 +34,14 @@ check_build() {
 }
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
-stage_integration() { pytest -q tests/integration; }
+stage_integration() {
+  if [[ -n "${kube_build_pid:-}" ]]; then
+    echo "waiting for the kube-apiserver build (log: $kube_build_log)"
+    wait "$kube_build_pid" || { tail -20 "$kube_build_log"; return 1; }
+    tail -3 "$kube_build_log"
+  fi
+  pytest -q tests/integration
+}
 stage_core216() { tools/core216-lane.sh; }
 stage_molecule() {
   local scenario rc=0
@@ -49,7 +61,14 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity units integration molecule core216)
+((${#stages[@]})) || stages=(lint sanity units molecule core216 integration)
+if [[ " ${stages[*]} " == *" integration "* ]] && ! tools/build-kube-apiserver.sh --check >/dev/null 2>&1; then
+  kube_build_log="$root/.cache/kube-build.log"
+  mkdir -p "$root/.cache"
+  tools/build-kube-apiserver.sh >"$kube_build_log" 2>&1 &
+  kube_build_pid=$!
+  echo "kube-apiserver build started in the background (pid $kube_build_pid, log $kube_build_log)"
+fi
 declare -A result elapsed
 failed=0
 for stage in "${stages[@]}"; do
