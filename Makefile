@@ -10,12 +10,12 @@ help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
 	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
 	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
-	@echo "make test      set up what is missing, then lint, sanity, units, integration, molecule, core216"
+	@echo "make test      set up what is missing, then lint, sanity, units, molecule, core216, integration"
 
 setup: system venv heketi image
 
 system:
-	@if ! docker info >/dev/null 2>&1 || ! command -v debootstrap >/dev/null || ! command -v shellcheck >/dev/null; then \
+	@if ! docker info >/dev/null 2>&1 || ! command -v debootstrap >/dev/null || ! command -v shellcheck >/dev/null || ! command -v etcd >/dev/null; then \
 	  tools/install-system.sh; fi
 
 venv:

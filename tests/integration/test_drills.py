@@ -82,7 +82,7 @@ def test_inventory_mistake_stops_in_preflight(tmp_path, case):
     inv.write_text(json.dumps({"all": {"children": {"glusterfs_servers": {"hosts": hostvars}}}}))
     proc = run_site(lab="ghdrill-absent", extra_inventory=inv)
     assert proc.returncode != 0, proc.output[-3000:]
-    assert "Stop on inventory mistakes" in proc.output, proc.output[-3000:]
+    assert "Topology inventory mistakes (nothing was changed)" in proc.output, proc.output[-3000:]
     for message in expected:
         assert message in proc.output, proc.output[-3000:]
     # The run ended in the first play: no later stage started, no host was contacted.
@@ -148,7 +148,7 @@ def test_stopped_node_is_named(drill_lab):
     try:
         proc = run_site("--tags", "topology")
         assert proc.returncode != 0, proc.output[-3000:]
-        assert "Stop when a node cannot be reached" in proc.output, proc.output[-3000:]
+        assert "cannot use these storage nodes; nothing was loaded" in proc.output, proc.output[-3000:]
         assert "node3 (node3): ssh failed" in proc.output, proc.output[-3000:]
         for other in ("node1 (node1)", "node2 (node2)", "node4 (node4)"):
             assert f"{other}: ssh failed" not in proc.output
