@@ -155,7 +155,7 @@ def test_stopped_node_is_named(drill_lab):
         assert heketi_topology(drill_lab).get("clusters") in (None, [])
     finally:
         docker("start", box)
-    for _ in range(90):
+    for _attempt in range(90):
         state = dexec(box, "systemctl is-system-running; systemctl is-active glusterd ssh", check=False).stdout.split()
         if state[:1] in (["running"], ["degraded"]) and state[1:] == ["active", "active"]:
             break

@@ -37,7 +37,7 @@ def http_status(host, path, port=8080):
         "    print(e.code, e.read().decode().strip())\n"
     )
     out = host.check_output("python3 -c %s", code)
-    status, _, body = out.partition(" ")
+    status, _sep, body = out.partition(" ")
     return int(status), body
 
 
