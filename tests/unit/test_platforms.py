@@ -313,8 +313,11 @@ def test_versions_are_pinned_once():
     client = _load(ROLES / "glusterfs_client" / "defaults" / "main.yml")["glusterfs_client_version"]
     assert client == pin or f"default('{pin}')" in client
     # no role hard-codes a release package name of its own for EL 8/9 besides the repository role
-    for path in [*(ROLES / "glusterfs_server" / "tasks").glob("*.yml"), *(ROLES / "glusterfs_server" / "vars").glob("*.yml")]:
-        assert "centos-release-gluster" not in path.read_text(), path
+    for role in ("glusterfs_server", "glusterfs_client"):
+        for path in [*(ROLES / role / "tasks").glob("*.yml"), *(ROLES / role / "vars").glob("*.yml")]:
+            assert "centos-release-gluster" not in path.read_text(), path
+        install = (ROLES / role / "tasks" / "install.yml").read_text()
+        assert "name: glusterfs.heketi.glusterfs_repository" in install, role
 
 
 def test_argument_specs_match_defaults():
