@@ -38,6 +38,7 @@ options:
   ca_path:
     description:
       - PEM file of the certificate authority that signed the server's certificate.
+      - Heketi is reached directly; proxies set in the environment (C(http_proxy), C(https_proxy)) are not used.
     type: path
   timeout:
     description:
