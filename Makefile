@@ -40,8 +40,7 @@ lint sanity units integration molecule core216: setup
 
 lab: setup
 	tools/lab/lab up --name $(LAB_NAME) --nodes 4 --client
-	ansible-playbook site.yml -i inventories/local \
-	  $(if $(KUBECONFIG),-e storageclass_kubeconfig=$(KUBECONFIG),-e storageclass_render_only=true)
+	ansible-playbook site.yml -i inventories/local
 	tools/lab/summary.sh $(LAB_NAME)
 
 lab-down:
