@@ -205,3 +205,68 @@ def test_package_lookup_names_what_is_missing(tmp_path, pkg_mgr, output, package
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert f"MISSING={missing}=" in out, out
+
+
+TOPOLOGY_PLAY = """\
+- name: Topology preflight with another Heketi host Python
+  hosts: heketi
+  gather_facts: false
+  pre_tasks:
+    - name: Pretend another Python on the Heketi host
+      ansible.builtin.set_fact:
+        ansible_python_version: "{{ fake_py }}"
+        cacheable: true
+      when: fake_py is defined
+      tags: [always]
+  roles:
+    - role: glusterfs.heketi.topology
+  post_tasks:
+    - name: Show where heketi_topology would run
+      ansible.builtin.debug:
+        msg: "RUN_ON=[{{ __topology_run_on }}] URL={{ __topology_url }}"
+      tags: [always]
+"""
+
+
+@pytest.mark.parametrize("extra, run_on, url", [
+    ({}, "", "http://127.0.0.1:8123"),  # this controller's own Python (3.8+): the Heketi host runs it
+    ({"fake_py": "3.6.8"}, "localhost", "http://127.0.0.2:8123"),  # EL8 Heketi host
+    ({"fake_py": "2.7.5"}, "localhost", "http://127.0.0.2:8123"),  # EL7 Heketi host
+    ({"fake_py": "3.9.18"}, "", "http://127.0.0.1:8123"),  # EL9
+    ({"fake_py": "3.6.8", "topology_delegate_to": ""}, "", "http://127.0.0.1:8123"),
+    ({"fake_py": "3.6.8", "topology_heketi_url": "http://127.0.0.1:18080"}, "localhost", "http://127.0.0.1:18080"),
+], ids=["own-python", "el8", "el7", "el9", "forced-heketi-host", "tunnel-url"])
+def test_topology_runs_the_module_where_python_is_new_enough(tmp_path, extra, run_on, url):
+    """topology_delegate_to: auto hands heketi_topology to the controller for EL7/EL8 Heketi hosts."""
+    (tmp_path / "heketi.json").write_text(json.dumps(
+        {"port": "8123", "jwt": {"admin": {"key": "A"}, "user": {"key": "U"}},
+         "glusterfs": {"executor": "mock", "db": str(tmp_path / "h.db")}}))
+    # 127.0.0.2 stands for the Heketi host address: only a string in the URL, nothing connects in the preflight
+    (tmp_path / "inventory.yml").write_text(f"""\
+all:
+  children:
+    heketi:
+      hosts:
+        hk:
+          ansible_connection: local
+          ansible_host: 127.0.0.2
+          ansible_python_interpreter: {sys.executable}
+    glusterfs_servers:
+      hosts:
+        node1:
+          topology_devices: [/dev/sdf]
+          topology_manage: node1
+          topology_storage: 10.0.0.1
+""")
+    (tmp_path / "play.yml").write_text(TOPOLOGY_PLAY)
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps({"topology_heketi_config": str(tmp_path / "heketi.json"),
+                                    "topology_check_ssh": False, "topology_check_devices": False, **extra}))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
+    proc = subprocess.run([_ansible_playbook(), "-i", str(tmp_path / "inventory.yml"), "--tags", "topology_preflight",
+                           "-e", f"@{varsfile}", str(tmp_path / "play.yml")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert f"RUN_ON=[{run_on}] URL={url}" in out, out
