@@ -318,6 +318,10 @@ def test_versions_are_pinned_once():
             assert "centos-release-gluster" not in path.read_text(), path
         install = (ROLES / role / "tasks" / "install.yml").read_text()
         assert "name: glusterfs.heketi.glusterfs_repository" in install, role
+    heketi_install = (ROLES / "heketi" / "tasks" / "install.yml").read_text()
+    assert "name: glusterfs.heketi.glusterfs_repository" in heketi_install
+    assert f"glusterfs_server_version | default('{pin}')" in heketi_install
+    assert "centos-release-gluster" not in (ROLES / "heketi" / "vars" / "RedHat.yml").read_text()
 
 
 def test_argument_specs_match_defaults():
