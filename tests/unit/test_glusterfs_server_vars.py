@@ -9,16 +9,8 @@ with a message naming the offending variable, and that the defaults pass on a su
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = """\
 - name: Preflight of glusterfs_server
   hosts: localhost
@@ -41,33 +33,8 @@ PLAYBOOK = """\
 """
 
 
-def _ansible_playbook():
-    exe = Path(sys.executable).with_name("ansible-playbook")
-    return str(exe) if exe.exists() else shutil.which("ansible-playbook")
-
-
-pytestmark = pytest.mark.skipif(_ansible_playbook() is None, reason="ansible-playbook is not installed")
-
-
-def run_preflight(tmp_path, extra_vars):
-    play = tmp_path / "play.yml"
-    play.write_text(PLAYBOOK)
-    varsfile = tmp_path / "vars.json"
-    varsfile.write_text(json.dumps(extra_vars))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-    )
-    proc = subprocess.run(
-        [_ansible_playbook(), "-v", "-i", "localhost,", "--check", "--tags", "glusterfs_server_preflight",
-         "-e", f"@{varsfile}", str(play)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+def run_preflight(run_playbook, extra_vars):
+    return run_playbook(PLAYBOOK, "-v", "--check", "--tags", "glusterfs_server_preflight", extra_vars=extra_vars)
 
 
 def _supported_host():
@@ -75,8 +42,8 @@ def _supported_host():
     return {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}}
 
 
-def test_defaults_pass(tmp_path):
-    rc, out = run_preflight(tmp_path, _supported_host())
+def test_defaults_pass(run_playbook):
+    rc, out = run_preflight(run_playbook, _supported_host())
     assert rc == 0, out
     assert "Load the OS-specific data" in out
 
@@ -93,8 +60,8 @@ def test_defaults_pass(tmp_path):
     ],
     ids=["ubuntu24", "el9", "ubuntu20", "debian11", "gentoo", "debian12-sysvinit"],
 )
-def test_operating_system(tmp_path, fake_os, supported):
-    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
+def test_operating_system(run_playbook, fake_os, supported):
+    rc, out = run_preflight(run_playbook, {"fake_os": fake_os})
     if supported:
         assert rc == 0, out
         # the OS data file for that platform was found and loaded
@@ -122,8 +89,8 @@ def test_operating_system(tmp_path, fake_os, supported):
     ids=["modules-string", "ports-string", "port-too-high", "port-range-reversed", "module-name",
          "version", "bool", "timeout-zero"],
 )
-def test_bad_input_is_named(tmp_path, extra, variable, detail):
-    rc, out = run_preflight(tmp_path, {**_supported_host(), **extra})
+def test_bad_input_is_named(run_playbook, extra, variable, detail):
+    rc, out = run_preflight(run_playbook, {**_supported_host(), **extra})
     assert rc != 0, out
     assert variable in out, out
     assert detail in out, out

@@ -11,15 +11,13 @@ on a RHEL 7 host, and that bad repository variables are named before anything ch
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
 PLAYBOOK = """\
 - name: Preflight of glusterfs_repository
   hosts: localhost
@@ -49,39 +47,8 @@ PLAYBOOK = """\
 """
 
 
-def _ansible_playbook():
-    exe = Path(sys.executable).with_name("ansible-playbook")
-    return str(exe) if exe.exists() else shutil.which("ansible-playbook")
-
-
-pytestmark = pytest.mark.skipif(_ansible_playbook() is None, reason="ansible-playbook is not installed")
-
-
-def _core_version():
-    out = subprocess.run([_ansible_playbook(), "--version"], capture_output=True, text=True, check=True).stdout
-    version = out.split("[core ", 1)[1].split("]", 1)[0]
-    return tuple(int(p) for p in version.split(".")[:2])
-
-
-def run_preflight(tmp_path, extra_vars):
-    play = tmp_path / "play.yml"
-    play.write_text(PLAYBOOK)
-    varsfile = tmp_path / "vars.json"
-    varsfile.write_text(json.dumps(extra_vars))
-    env = dict(os.environ)
-    env.update(
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-    )
-    proc = subprocess.run(
-        [_ansible_playbook(), "-i", "localhost,", "--check", "--tags", "glusterfs_repository_preflight",
-         "-e", f"@{varsfile}", str(play)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+def run_preflight(run_playbook, extra_vars):
+    return run_playbook(PLAYBOOK, "--check", "--tags", "glusterfs_repository_preflight", extra_vars=extra_vars)
 
 
 CENTOS7 = {"distribution": "CentOS", "os_family": "RedHat", "major": "7"}
@@ -91,9 +58,9 @@ CENTOS7 = {"distribution": "CentOS", "os_family": "RedHat", "major": "7"}
     (CENTOS7, "centos-release-gluster9"),
     ({"distribution": "Rocky", "os_family": "RedHat", "major": "8"}, "centos-release-gluster10"),
 ])
-def test_el7_el8_need_the_216_lane(tmp_path, fake_os, release):
-    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
-    if _core_version() < (2, 17):
+def test_el7_el8_need_the_216_lane(run_playbook, ansible_core_version, fake_os, release):
+    rc, out = run_preflight(run_playbook, {"fake_os": fake_os})
+    if ansible_core_version < (2, 17):
         assert rc == 0, out
         assert f"LOADED pkg_mgr={'yum' if fake_os['major'] == '7' else 'dnf'} release={release}" in out, out
     else:
@@ -107,19 +74,19 @@ def test_el7_el8_need_the_216_lane(tmp_path, fake_os, release):
     ({"distribution": "Debian", "os_family": "Debian", "major": "12"}, "apt", ""),
     ({"distribution": "Ubuntu", "os_family": "Debian", "major": "22"}, "apt", ""),
 ])
-def test_other_platforms_on_every_lane(tmp_path, fake_os, pkg_mgr, release):
-    rc, out = run_preflight(tmp_path, {"fake_os": fake_os})
+def test_other_platforms_on_every_lane(run_playbook, fake_os, pkg_mgr, release):
+    rc, out = run_preflight(run_playbook, {"fake_os": fake_os})
     assert rc == 0, out
     assert f"LOADED pkg_mgr={pkg_mgr} release={release}" in out, out
 
 
-def test_vault_refused_on_rhel7(tmp_path):
-    if _core_version() >= (2, 17):
+def test_vault_refused_on_rhel7(run_playbook, ansible_core_version):
+    if ansible_core_version >= (2, 17):
         pytest.skip("EL7 is refused before this check on ansible-core 2.17+ (test_el7_el8_need_the_216_lane)")
-    rc, out = run_preflight(tmp_path, {"fake_os": {**CENTOS7, "distribution": "RedHat"}})
+    rc, out = run_preflight(run_playbook, {"fake_os": {**CENTOS7, "distribution": "RedHat"}})
     assert rc != 0, out
     assert "Set glusterfs_repository_el7_vault: false" in out, out
-    rc, out = run_preflight(tmp_path, {"fake_os": {**CENTOS7, "distribution": "RedHat"}, "glusterfs_repository_el7_vault": False})
+    rc, out = run_preflight(run_playbook, {"fake_os": {**CENTOS7, "distribution": "RedHat"}, "glusterfs_repository_el7_vault": False})
     assert rc == 0, out
 
 
@@ -129,8 +96,8 @@ def test_vault_refused_on_rhel7(tmp_path):
     ({"glusterfs_repository_el7_vault_url": "https://vault.centos.org/7.9.2009/"}, "glusterfs_repository_el7_vault_url"),
     ({"glusterfs_repository_check_packages": "glusterfs-server"}, "glusterfs_repository_check_packages"),
 ])
-def test_bad_input_is_named(tmp_path, extra, detail):
-    rc, out = run_preflight(tmp_path, {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}, **extra})
+def test_bad_input_is_named(run_playbook, extra, detail):
+    rc, out = run_preflight(run_playbook, {"fake_os": {"distribution": "Debian", "os_family": "Debian", "major": "12"}, **extra})
     assert rc != 0, out
     assert detail in out, out
 
@@ -185,10 +152,8 @@ device-mapper-persistent-data-very-long-name.x86_64
     ("dnf", "", ["glusterfs-server"], "glusterfs-server"),
 ], ids=["apt-found", "apt-candidate-none", "apt-unknown", "apt-empty", "yum-found", "yum-wrapped-name",
         "dnf-missing", "dnf-empty"])
-def test_package_lookup_names_what_is_missing(tmp_path, pkg_mgr, output, packages, missing):
+def test_package_lookup_names_what_is_missing(run_playbook, pkg_mgr, output, packages, missing):
     """The look-up expression of vars/main.yml on real apt-cache/yum output shapes, with Ansible's own filters."""
-    play = tmp_path / "play.yml"
-    play.write_text(LOOKUP_PLAY)
     extra = {
         "role_vars": str(ROOT / "roles" / "glusterfs_repository" / "vars" / "main.yml"),
         "__glusterfs_repository_pkg_mgr": pkg_mgr,
@@ -196,14 +161,8 @@ def test_package_lookup_names_what_is_missing(tmp_path, pkg_mgr, output, package
         "__glusterfs_repository_lookup_apt": {"stdout": output},
         "__glusterfs_repository_lookup_rpm": {"stdout_lines": output.splitlines()},
     }
-    varsfile = tmp_path / "vars.json"
-    varsfile.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
-    proc = subprocess.run([_ansible_playbook(), "-i", "localhost,", "-e", f"@{varsfile}", str(play)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    rc, out = run_playbook(LOOKUP_PLAY, extra_vars=extra)
+    assert rc == 0, out
     assert f"MISSING={missing}=" in out, out
 
 
@@ -236,7 +195,7 @@ TOPOLOGY_PLAY = """\
     ({"fake_py": "3.6.8", "topology_delegate_to": ""}, "", "http://127.0.0.1:8123"),
     ({"fake_py": "3.6.8", "topology_heketi_url": "http://127.0.0.1:18080"}, "localhost", "http://127.0.0.1:18080"),
 ], ids=["own-python", "el8", "el7", "el9", "forced-heketi-host", "tunnel-url"])
-def test_topology_runs_the_module_where_python_is_new_enough(tmp_path, extra, run_on, url):
+def test_topology_runs_the_module_where_python_is_new_enough(tmp_path, run_playbook, extra, run_on, url):
     """topology_delegate_to: auto hands heketi_topology to the controller for EL7/EL8 Heketi hosts."""
     (tmp_path / "heketi.json").write_text(json.dumps(
         {"port": "8123", "jwt": {"admin": {"key": "A"}, "user": {"key": "U"}},
@@ -258,15 +217,8 @@ all:
           topology_manage: node1
           topology_storage: 10.0.0.1
 """)
-    (tmp_path / "play.yml").write_text(TOPOLOGY_PLAY)
-    varsfile = tmp_path / "vars.json"
-    varsfile.write_text(json.dumps({"topology_heketi_config": str(tmp_path / "heketi.json"),
-                                    "topology_check_ssh": False, "topology_check_devices": False, **extra}))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
-    proc = subprocess.run([_ansible_playbook(), "-i", str(tmp_path / "inventory.yml"), "--tags", "topology_preflight",
-                           "-e", f"@{varsfile}", str(tmp_path / "play.yml")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    rc, out = run_playbook(TOPOLOGY_PLAY, "--tags", "topology_preflight", inventory=str(tmp_path / "inventory.yml"),
+                           extra_vars={"topology_heketi_config": str(tmp_path / "heketi.json"),
+                                       "topology_check_ssh": False, "topology_check_devices": False, **extra})
+    assert rc == 0, out
     assert f"RUN_ON=[{run_on}] URL={url}" in out, out
