@@ -108,8 +108,9 @@ def test_seed_topology_json_is_taken_as_is(tmp_path):
 
 @pytest.fixture(scope="module")
 def drill_lab():
-    """A 4-node lab with GlusterFS and Heketi converged but no topology loaded yet."""
-    up = subprocess.run([str(LAB_TOOL), "up", "--name", DRILL_LAB, "--nodes", "4"],
+    """A 4-node lab (and the Kubernetes-node container site.yml also converges) with GlusterFS and Heketi
+    converged but no topology loaded yet."""
+    up = subprocess.run([str(LAB_TOOL), "up", "--name", DRILL_LAB, "--nodes", "4", "--client"],
                         cwd=ROOT, capture_output=True, text=True, check=False)
     assert up.returncode == 0, up.stderr[-3000:]
     try:
