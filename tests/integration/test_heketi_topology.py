@@ -340,23 +340,31 @@ def test_server_allowing_one_operation_in_flight(make_heketi_server, run_module)
     assert run_module(MODULE, args(server, topology=topo))["changed"] is False
 
 
-def test_failures_are_listed_after_finishing_what_it_can_then_a_rerun_converges(heketi_server, run_module):
-    """The server turns read-only (POST /admin) in the middle of a load: the module keeps
-    going, fails listing every failed write with Heketi's text and all it added; after a
-    restart (back to normal) a rerun adds the rest."""
-    topo = big_topology(12, 4)
+def start_load_until_devices_posted(server, run_module, module_args, devices_posted, poll=0.01):
+    """Run the module in a thread and return (thread, result holder) once the server has seen
+    `devices_posted` POST /devices (or the load ended, or 120 s passed)."""
     holder = {}
 
     def load():
-        holder["res"] = run_module(MODULE, args(heketi_server, topology=topo, max_inflight_operations=2))
+        holder["res"] = run_module(MODULE, module_args)
 
     worker = threading.Thread(target=load)
     worker.start()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and worker.is_alive():
-        if sum(1 for m, p, s in heketi_server.requests() if m == "POST" and p == "/devices") >= 6:
+        if sum(1 for m, p, s in server.requests() if m == "POST" and p == "/devices") >= devices_posted:
             break
-        time.sleep(0.01)
+        time.sleep(poll)
+    return worker, holder
+
+
+def test_failures_are_listed_after_finishing_what_it_can_then_a_rerun_converges(heketi_server, run_module):
+    """The server turns read-only (POST /admin) in the middle of a load: the module keeps
+    going, fails listing every failed write with Heketi's text and all it added; after a
+    restart (back to normal) a rerun adds the rest."""
+    topo = big_topology(12, 4)
+    worker, holder = start_load_until_devices_posted(
+        heketi_server, run_module, args(heketi_server, topology=topo, max_inflight_operations=2), 6)
     status = heketi_server.api("POST", "/admin", {"state": "read-only"})[0]
     assert status == 204
     worker.join(300)
@@ -387,18 +395,8 @@ def test_failures_are_listed_after_finishing_what_it_can_then_a_rerun_converges(
 
 def test_server_killed_mid_load_then_rerun_converges_without_duplicates(heketi_server, run_module):
     topo = big_topology(20, 5)
-    holder = {}
-
-    def load():
-        holder["res"] = run_module(MODULE, args(heketi_server, topology=topo, timeout=30))
-
-    worker = threading.Thread(target=load)
-    worker.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and worker.is_alive():
-        if sum(1 for m, p, s in heketi_server.requests() if m == "POST" and p == "/devices") >= 10:
-            break
-        time.sleep(0.005)
+    worker, holder = start_load_until_devices_posted(
+        heketi_server, run_module, args(heketi_server, topology=topo, timeout=30), 10, poll=0.005)
     heketi_server.kill()
     worker.join(300)
     res = holder["res"]
