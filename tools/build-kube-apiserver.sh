@@ -20,10 +20,23 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 versions="${KUBE_VERSIONS:-v1.25.15 v1.37.2}"
+# The commands each version needs: the in-tree glusterfs provisioner (up to 1.25) runs inside
+# kube-controller-manager, so those versions build it too, in the same `go build` (one compile of the
+# packages the two share).
+components() {
+  case "$1" in
+    v1.2[0-5].*) echo kube-apiserver kube-controller-manager ;;
+    *) echo kube-apiserver ;;
+  esac
+}
+built() {
+  local c
+  for c in $(components "$1"); do [[ -x "$root/.cache/kube/$1/bin/$c" ]] || return 1; done
+}
 # --check: exit 0 when every version is built already, 1 otherwise; builds nothing.
 if [[ "${1:-}" == "--check" ]]; then
   for version in $versions; do
-    [[ -x "$root/.cache/kube/$version/bin/kube-apiserver" ]] || exit 1
+    built "$version" || exit 1
   done
   exit 0
 fi
@@ -38,9 +51,11 @@ cleanup() {
 trap cleanup EXIT
 
 build_one() {
-  local version="$1" dest="$root/.cache/kube/$1/bin" work modfile minor staging_ver
-  if [[ -x "$dest/kube-apiserver" ]]; then
-    echo "kube-apiserver $version already built in $dest"
+  local version="$1" dest="$root/.cache/kube/$1/bin" work modfile minor staging_ver c
+  local -a cmds pkgs
+  read -ra cmds <<<"$(components "$version")"
+  if built "$version"; then
+    echo "${cmds[*]} $version already built in $dest"
     return 0
   fi
   work="$(mktemp -d)"
@@ -83,25 +98,26 @@ EOF
     ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  mkdir -p "$dest"
+  mkdir -p "$dest" "$work/out"
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
   local start end
   start="$(date +%s)"
   (
     cd "$work"
-    go get "k8s.io/kubernetes/cmd/kube-apiserver@$version"
+    for c in "${pkgs[@]}"; do go get "$c@$version"; done
     /usr/bin/time -v -o "$work/time.txt" \
-      go build -trimpath -ldflags "$ldflags" -o "$dest/kube-apiserver.new" k8s.io/kubernetes/cmd/kube-apiserver
+      go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}"
   )
   end="$(date +%s)"
-  mv "$dest/kube-apiserver.new" "$dest/kube-apiserver"
+  for c in "${cmds[@]}"; do mv "$work/out/$c" "$dest/$c"; done
   {
-    echo "version: $version"
+    echo "version: $version (${cmds[*]})"
     echo "go: $(go version)"
     echo "seconds: $((end - start))"
     echo "cores: $(nproc)"
     grep -E 'Maximum resident set size|Elapsed' "$work/time.txt" || true
   } | tee "$root/.cache/kube/$version/build.txt"
-  "$dest/kube-apiserver" --version
+  for c in "${cmds[@]}"; do "$dest/$c" --version; done
 }
 
 for v in $versions; do
