@@ -73,8 +73,8 @@ def names():
 @pytest.fixture
 def namespace(k8s):
     name = "pvc-" + uuid.uuid4().hex[:8]
-    status, body = k8s.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                             "metadata": {"name": name}})
+    status, body = k8s.request("POST", "/api/v1/namespaces",
+                               {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     assert status == 201, body
     return name
 
