@@ -30,9 +30,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heketi_server import REPO_ROOT, HeketiServer, ensure_built  # noqa: E402
-from kubetest import kube  # noqa: E402,F401  (session fixture of the Kubernetes tests)
+import kubetest  # noqa: E402
 
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+kube = kubetest.kube  # the session fixture of the Kubernetes tests
 ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
 TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
 
