@@ -3,10 +3,11 @@
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
 # when any stage failed. Stages: lint sanity units molecule core216 (the ansible-core 2.16 lane) integration.
 #
-# The real kube-apiserver builds take most of a fresh machine's time (tools/build-kube-apiserver.sh,
-# two Kubernetes versions, ~10-20 min each on 2 cores). When the integration stage is to run and the
-# binaries are missing, the build starts in the background at once and the other stages run beside it;
-# the integration stage, last, waits for it.
+# The real Kubernetes builds take most of a fresh machine's time (tools/build-kube-apiserver.sh: two
+# versions, ~10-20 min each on 2 cores; v1.25 builds kube-apiserver and kube-controller-manager in one
+# `go build`, for the dynamic-provisioning tests). When the integration stage is to run and a binary is
+# missing, the build starts in the background at once and the other stages run beside it; the
+# integration stage, last, waits for it.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
@@ -36,7 +37,7 @@ stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
 stage_integration() {
   if [[ -n "${kube_build_pid:-}" ]]; then
-    echo "waiting for the kube-apiserver build (log: $kube_build_log)"
+    echo "waiting for the Kubernetes build (kube-apiserver, kube-controller-manager; log: $kube_build_log)"
     wait "$kube_build_pid" || { tail -20 "$kube_build_log"; return 1; }
     tail -3 "$kube_build_log"
   fi
@@ -67,7 +68,7 @@ if [[ " ${stages[*]} " == *" integration "* ]] && ! tools/build-kube-apiserver.s
   mkdir -p "$root/.cache"
   tools/build-kube-apiserver.sh >"$kube_build_log" 2>&1 &
   kube_build_pid=$!
-  echo "kube-apiserver build started in the background (pid $kube_build_pid, log $kube_build_log)"
+  echo "Kubernetes build started in the background (pid $kube_build_pid, log $kube_build_log)"
 fi
 declare -A result elapsed
 failed=0

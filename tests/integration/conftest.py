@@ -14,6 +14,8 @@
                                  and returns the task result (a dict) with .stdout .stderr .rc .cmd
 - heketi_cli          (function) heketi_cli(server, "topology", "load", "--json=F", user="admin", key=None)
                                  runs the real heketi-cli; returns the CompletedProcess
+- kube                (session)  kube(version) -> a real kube-apiserver (+ kube-controller-manager up to
+                                 1.25) on loopback; see kubetest.py
 """
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from heketi_server import REPO_ROOT, HeketiServer, ensure_built  # noqa: E402
+import kubetest  # noqa: E402
 
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+kube = kubetest.kube  # the session fixture of the Kubernetes tests
 ANSIBLE_PLAYBOOK = REPO_ROOT / ".venv" / "bin" / "ansible-playbook"
 TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
 

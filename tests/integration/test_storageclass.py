@@ -11,42 +11,13 @@ Every check reads the objects back from the API server, not from the play's outp
 from __future__ import annotations
 
 import base64
-import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
+from kubetest import NEW, OLD, get, run_play, sc_path, secret_path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "tools" / "kube"))
-
-from kubelab import KubeAPIServer  # noqa: E402
-
-OLD, NEW = "v1.25.15", "v1.37.2"
-PLAYBOOK = REPO_ROOT / "playbooks" / "storageclass.yml"
-VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
-
-
-@pytest.fixture(scope="session")
-def kube(tmp_path_factory):
-    """kube(version) -> a started KubeAPIServer, one per version for the whole session."""
-    servers: dict[str, KubeAPIServer] = {}
-
-    def get(version: str) -> KubeAPIServer:
-        if version not in servers:
-            workdir = tmp_path_factory.mktemp("kube-" + version)
-            try:
-                servers[version] = KubeAPIServer(version, workdir).start()
-            except RuntimeError as err:
-                pytest.fail(str(err), pytrace=False)
-        return servers[version]
-
-    yield get
-    for server in servers.values():
-        server.stop()
+# The Secret's namespace when not set (issue 9: not "default").
+SECRET_NS = "glusterfs-heketi"
 
 
 @pytest.fixture
@@ -61,90 +32,6 @@ def names():
     suffix = uuid.uuid4().hex[:8]
     return {"storageclass_name": "glusterfs-" + suffix, "storageclass_secret_name": "heketi-" + suffix,
             "storageclass_glusterfile_name": "glusterfile-" + suffix}
-
-
-class PlayResult:
-    def __init__(self, proc: subprocess.CompletedProcess):
-        self.rc, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
-        try:
-            self.doc = json.loads(proc.stdout)
-        except ValueError as err:
-            raise AssertionError("no JSON from ansible-playbook (rc=%s): %s\n%s\n%s"
-                                 % (proc.returncode, err, proc.stdout[-3000:], proc.stderr[-3000:]))
-        self.stats = self.doc["stats"].get("localhost", {})
-        self.changed = self.stats.get("changed", 0)
-        self.tasks = [(t["task"]["name"], t["hosts"].get("localhost", {}))
-                      for play in self.doc["plays"] for t in play["tasks"]]
-
-    @property
-    def failures(self) -> list[str]:
-        """Messages of the failed tasks, and of the failed items of failed loops."""
-        out = []
-        for _name, res in self.tasks:
-            if res.get("failed"):
-                out.append(res.get("msg", ""))
-                out.extend(item.get("msg", "") for item in res.get("results", []) if item.get("failed"))
-        return out
-
-    def changed_tasks(self) -> list[str]:
-        return [name for name, res in self.tasks if res.get("changed")]
-
-    def __repr__(self) -> str:
-        return "PlayResult(rc=%s, changed=%s, failures=%s)" % (self.rc, self.changed, self.failures)
-
-
-def run_play(kube_server: KubeAPIServer | None, heketi, names: dict, extra: dict | None = None,
-             env: dict | None = None, auth: str = "kubeconfig") -> PlayResult:
-    variables = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable),
-        "storageclass_heketi_host": "localhost",
-        # resturl as the cluster would use it; the cluster id is read "on the Heketi host" (localhost)
-        # from http://127.0.0.1:<heketi_port>, the role's default path.
-        "storageclass_heketi_url": heketi.url,
-        "heketi_port": heketi.port,
-        "storageclass_heketi_config_file": str(heketi.config_path),
-        "storageclass_heketi_become": False,
-        "storageclass_glusterfile_wait": False,  # no nodes: the pod is never scheduled
-    }
-    variables.update(names)
-    if kube_server is not None and auth == "kubeconfig":
-        variables.update(storageclass_kubeconfig=str(kube_server.kubeconfig), storageclass_context="kubelab")
-    variables.update(extra or {})
-    penv = {k: v for k, v in os.environ.items()
-            if not k.startswith(("K8S_AUTH_", "HEKETI_", "KUBECONFIG")) and k.lower() not in (
-                "http_proxy", "https_proxy", "all_proxy")}
-    penv.update({
-        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-        "HOME": str(Path(heketi.workdir)),  # no ~/.kube/config of the caller can leak in
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
-        "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCAL_TEMP": str(Path(heketi.workdir) / "ansible-tmp"),
-    })
-    penv.update(env or {})
-    cmd = [str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", str(PLAYBOOK),
-           "-e", json.dumps(variables)]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=penv, capture_output=True, text=True, check=False, timeout=900)
-    result = PlayResult(proc)
-    assert heketi.admin_key not in proc.stdout + proc.stderr, "the Heketi admin key reached the output"
-    return result
-
-
-def get(kube_server: KubeAPIServer, path: str) -> dict | None:
-    status, body = kube_server.request("GET", path)
-    if status == 404:
-        return None
-    assert status == 200, (path, status, body)
-    return body
-
-
-def sc_path(name: str) -> str:
-    return "/apis/storage.k8s.io/v1/storageclasses/" + name
-
-
-def secret_path(namespace: str, name: str) -> str:
-    return "/api/v1/namespaces/%s/secrets/%s" % (namespace, name)
 
 
 def assert_secret(kube_server, namespace, name, secret_type, heketi):
@@ -164,11 +51,12 @@ def test_intree_on_125_creates_secret_and_class_then_is_idempotent(kube, heketi,
     assert first.changed >= 2
 
     # The key came from heketi.json on the "Heketi host" (not given as a variable).
-    assert_secret(server, "default", names["storageclass_secret_name"], "kubernetes.io/glusterfs", heketi)
+    assert_secret(server, SECRET_NS, names["storageclass_secret_name"], "kubernetes.io/glusterfs", heketi)
+    assert get(server, secret_path("default", names["storageclass_secret_name"])) is None
     sc = get(server, sc_path(names["storageclass_name"]))
     assert sc["provisioner"] == "kubernetes.io/glusterfs"
     assert sc["parameters"] == {
-        "resturl": heketi.url, "restuser": "admin", "secretNamespace": "default",
+        "resturl": heketi.url, "restuser": "admin", "secretNamespace": SECRET_NS,
         "secretName": names["storageclass_secret_name"], "clusterid": heketi.cluster_id,
         "volumetype": "replicate:3", "gidMin": "40000", "gidMax": "50000"}
     assert sc["reclaimPolicy"] == "Delete"
@@ -196,7 +84,7 @@ def test_changed_parameter_is_refused_listing_differences_then_recreated_when_al
     server = kube(OLD)
     assert run_play(server, heketi, names).rc == 0
     before = get(server, sc_path(names["storageclass_name"]))
-    secret_before = get(server, secret_path("default", names["storageclass_secret_name"]))
+    secret_before = get(server, secret_path(SECRET_NS, names["storageclass_secret_name"]))
 
     # The premise: the API server itself refuses to change parameters in place.
     status, body = server.request("PUT", sc_path(names["storageclass_name"]), dict(
@@ -214,7 +102,7 @@ def test_changed_parameter_is_refused_listing_differences_then_recreated_when_al
     after = get(server, sc_path(names["storageclass_name"]))
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     assert after["parameters"] == before["parameters"]
-    secret_after = get(server, secret_path("default", names["storageclass_secret_name"]))
+    secret_after = get(server, secret_path(SECRET_NS, names["storageclass_secret_name"]))
     assert secret_after["metadata"]["resourceVersion"] == secret_before["metadata"]["resourceVersion"]
 
     recreated = run_play(server, heketi, names, dict(changed, storageclass_recreate=True))
@@ -241,8 +129,8 @@ def test_moving_from_intree_to_glusterfile_needs_permission(kube, heketi, names)
     assert "provisioner: 'kubernetes.io/glusterfs' -> 'gluster.org/glusterfile'" in message, message
     assert "parameters.secretName: '%s' -> (unset)" % names["storageclass_secret_name"] in message, message
     assert "parameters.restsecretname: (unset) -> '%s'" % names["storageclass_secret_name"] in message, message
-    assert ("Secret default/%s type: 'kubernetes.io/glusterfs' -> 'gluster.org/glusterfile'"
-            % names["storageclass_secret_name"]) in message, message
+    assert ("Secret %s/%s type: 'kubernetes.io/glusterfs' -> 'gluster.org/glusterfile'"
+            % (SECRET_NS, names["storageclass_secret_name"])) in message, message
     assert refused.changed == 0
     assert get(server, sc_path(names["storageclass_name"]))["metadata"]["uid"] == before["metadata"]["uid"]
     assert get(server, "/apis/apps/v1/namespaces/kube-system/deployments/"
@@ -250,7 +138,7 @@ def test_moving_from_intree_to_glusterfile_needs_permission(kube, heketi, names)
 
     moved = run_play(server, heketi, names, dict(extra, storageclass_recreate=True))
     assert moved.rc == 0, moved
-    assert_secret(server, "default", names["storageclass_secret_name"], "gluster.org/glusterfile", heketi)
+    assert_secret(server, SECRET_NS, names["storageclass_secret_name"], "gluster.org/glusterfile", heketi)
     assert get(server, sc_path(names["storageclass_name"]))["provisioner"] == "gluster.org/glusterfile"
     assert get(server, "/apis/apps/v1/namespaces/kube-system/deployments/"
                + names["storageclass_glusterfile_name"]) is not None
@@ -259,40 +147,73 @@ def test_moving_from_intree_to_glusterfile_needs_permission(kube, heketi, names)
 
 
 # -- Kubernetes 1.26 and later ------------------------------------------------------------------------
-@pytest.mark.parametrize("provisioner", ["auto", "intree"])
-def test_new_kubernetes_without_choice_stops_before_any_change(kube, heketi, names, provisioner):
+@pytest.mark.parametrize("provisioner", ["auto", "intree", "glusterfile"])
+def test_new_kubernetes_refuses_every_glusterfs_source_before_any_change(kube, heketi, names, provisioner):
+    """From 1.26 no kubelet mounts a glusterfs: volume source, so in-tree and glusterfile are both refused."""
     server = kube(NEW)
     assert server.server_version() == NEW
+    namespace = "gluster-" + names["storageclass_name"][-8:]
     result = run_play(server, heketi, names, {"storageclass_provisioner": provisioner,
-                                              "storageclass_secret_namespace": "gluster-" + names[
-                                                  "storageclass_name"][-8:]})
+                                              "storageclass_secret_namespace": namespace,
+                                              "storageclass_glusterfile_namespace": namespace})
     assert result.rc != 0
     message = "\n".join(result.failures)
-    assert "removed in 1.26" in message and "storageclass_provisioner=glusterfile" in message, message
-    assert NEW in message
+    assert "removed in 1.26" in message and NEW in message, message
+    assert "storageclass_provisioner=csi" in message, message
+    if provisioner == "glusterfile":
+        assert "gluster.org/glusterfile provisioner writes PVs with the in-tree glusterfs volume source" in message, message
+        assert "no volume plugin matched" in message, message
+    else:
+        assert "no in-tree GlusterFS provisioner" in message, message
     assert result.changed == 0
     assert get(server, sc_path(names["storageclass_name"])) is None
-    assert get(server, "/api/v1/namespaces/gluster-" + names["storageclass_name"][-8:]) is None
-    assert get(server, secret_path("default", names["storageclass_secret_name"])) is None
+    assert get(server, "/api/v1/namespaces/" + namespace) is None
+    assert get(server, secret_path(SECRET_NS, names["storageclass_secret_name"])) is None
+    assert get(server, "/apis/rbac.authorization.k8s.io/v1/clusterroles/%s-runner"
+               % names["storageclass_glusterfile_name"]) is None
 
 
-@pytest.mark.parametrize("version", [NEW, OLD])
-def test_glusterfile_provisioner_creates_its_objects(kube, heketi, names, version):
-    server = kube(version)
+def can(server, namespace: str, sa: str, verb: str, resource: str, target_ns: str, name: str = "") -> bool:
+    """Ask the API server's RBAC authorizer (SubjectAccessReview) whether service account NAMESPACE/SA may
+    VERB RESOURCE NAME in TARGET_NS."""
+    status, review = server.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": "system:serviceaccount:%s:%s" % (namespace, sa),
+                 "groups": ["system:serviceaccounts", "system:serviceaccounts:" + namespace],
+                 "resourceAttributes": {"verb": verb, "resource": resource, "namespace": target_ns,
+                                        "name": name}}})
+    assert status == 201, (status, review)
+    return review["status"]["allowed"]
+
+
+def test_glusterfile_provisioner_creates_its_objects_below_126(kube, heketi, names):
+    server = kube(OLD)
     namespace = "gluster-" + names["storageclass_name"][-8:]
-    extra = {"storageclass_provisioner": "glusterfile", "storageclass_secret_namespace": namespace,
-             "storageclass_glusterfile_namespace": namespace, "storageclass_volumenameprefix": "k8s"}
+    extra = {"storageclass_provisioner": "glusterfile", "storageclass_glusterfile_namespace": namespace,
+             "storageclass_volumenameprefix": "k8s"}
     first = run_play(server, heketi, names, extra)
     assert first.rc == 0, first
 
-    pname = names["storageclass_glusterfile_name"]
+    pname, sname = names["storageclass_glusterfile_name"], names["storageclass_secret_name"]
     assert get(server, "/api/v1/namespaces/" + namespace) is not None
-    assert_secret(server, namespace, names["storageclass_secret_name"], "gluster.org/glusterfile", heketi)
+    assert get(server, "/api/v1/namespaces/" + SECRET_NS) is not None
+    assert_secret(server, SECRET_NS, sname, "gluster.org/glusterfile", heketi)
     assert get(server, "/api/v1/namespaces/%s/serviceaccounts/%s" % (namespace, pname)) is not None
     role = get(server, "/apis/rbac.authorization.k8s.io/v1/clusterroles/%s-runner" % pname)
     assert any("persistentvolumes" in rule["resources"] and "create" in rule["verbs"] for rule in role["rules"])
+    assert not any("secrets" in rule["resources"] for rule in role["rules"]), role["rules"]
     binding = get(server, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/%s-runner" % pname)
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": pname, "namespace": namespace}]
+    secret_role = get(server, "/apis/rbac.authorization.k8s.io/v1/namespaces/%s/roles/%s-secret" % (SECRET_NS, pname))
+    assert secret_role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [sname],
+                                     "verbs": ["get"]}]
+    # What the service account may do, as the API server's RBAC authorizer answers it.
+    assert can(server, namespace, pname, "get", "secrets", SECRET_NS, sname)
+    assert not can(server, namespace, pname, "get", "secrets", SECRET_NS, "some-other-secret")
+    assert not can(server, namespace, pname, "list", "secrets", SECRET_NS)
+    assert not can(server, namespace, pname, "get", "secrets", "default", sname)
+    assert not can(server, namespace, pname, "get", "secrets", namespace, "default-token")
+    assert can(server, namespace, pname, "create", "persistentvolumes", "")
     dep = get(server, "/apis/apps/v1/namespaces/%s/deployments/%s" % (namespace, pname))
     pod = dep["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == pname
@@ -302,8 +223,8 @@ def test_glusterfile_provisioner_creates_its_objects(kube, heketi, names, versio
     sc = get(server, sc_path(names["storageclass_name"]))
     assert sc["provisioner"] == "gluster.org/glusterfile"
     assert sc["parameters"] == {
-        "resturl": heketi.url, "restuser": "admin", "restsecretnamespace": namespace,
-        "restsecretname": names["storageclass_secret_name"], "clusterid": heketi.cluster_id,
+        "resturl": heketi.url, "restuser": "admin", "restsecretnamespace": SECRET_NS,
+        "restsecretname": sname, "clusterid": heketi.cluster_id,
         "volumetype": "replicate:3", "gidMin": "40000", "gidMax": "50000", "volumenameprefix": "k8s"}
 
     second = run_play(server, heketi, names, extra)
@@ -313,7 +234,7 @@ def test_glusterfile_provisioner_creates_its_objects(kube, heketi, names, versio
 
 # -- connection from the K8S_AUTH_* environment (AWX), client-certificate context ------------------------
 def test_k8s_auth_environment_as_injected_by_awx(kube, heketi, names):
-    server = kube(NEW)
+    server = kube(OLD)
     env = {"K8S_AUTH_HOST": server.url, "K8S_AUTH_API_KEY": server.token,
            "K8S_AUTH_SSL_CA_CERT": str(server.ca_file), "K8S_AUTH_VERIFY_SSL": "true"}
     result = run_play(server, heketi, names, {"storageclass_provisioner": "glusterfile"}, env=env, auth="env")
@@ -347,7 +268,7 @@ def test_bad_variable_is_named_and_nothing_changes(kube, heketi, names, extra, f
     assert result.rc != 0
     assert fragment in "\n".join(result.failures), result.failures
     assert get(server, sc_path(names["storageclass_name"])) is None
-    assert get(server, secret_path("default", names["storageclass_secret_name"])) is None
+    assert get(server, secret_path(SECRET_NS, names["storageclass_secret_name"])) is None
 
 
 def test_heketi_without_cluster_stops_before_any_change(kube, heketi_server, names):
@@ -355,7 +276,7 @@ def test_heketi_without_cluster_stops_before_any_change(kube, heketi_server, nam
     result = run_play(server, heketi_server, names)
     assert result.rc != 0
     assert "holds no cluster" in "\n".join(result.failures), result.failures
-    assert get(server, secret_path("default", names["storageclass_secret_name"])) is None
+    assert get(server, secret_path(SECRET_NS, names["storageclass_secret_name"])) is None
     assert get(server, sc_path(names["storageclass_name"])) is None
 
 
@@ -369,12 +290,12 @@ def test_render_only_reads_key_and_clusterid_from_heketi_and_touches_no_cluster(
     intree = {p.name: p.read_text() for p in (out / "intree").glob("*.yaml")}
     glusterfile = {p.name: p.read_text() for p in (out / "glusterfile").glob("*.yaml")}
     sc_name = names["storageclass_name"]
-    assert set(intree) == {"00-secret-%s.yaml" % names["storageclass_secret_name"],
-                           "01-storageclass-%s.yaml" % sc_name}
-    assert "05-storageclass-%s.yaml" % sc_name in glusterfile
+    assert set(intree) == {"00-namespace-%s.yaml" % SECRET_NS, "01-secret-%s.yaml" % names["storageclass_secret_name"],
+                           "02-storageclass-%s.yaml" % sc_name}
+    assert "08-storageclass-%s.yaml" % sc_name in glusterfile
     # The real cluster id read from Heketi (on the "Heketi host", over loopback) and the key from heketi.json.
-    assert 'clusterid: "%s"' % heketi.cluster_id in intree["01-storageclass-%s.yaml" % sc_name]
-    secret = intree["00-secret-%s.yaml" % names["storageclass_secret_name"]]
+    assert 'clusterid: "%s"' % heketi.cluster_id in intree["02-storageclass-%s.yaml" % sc_name]
+    secret = intree["01-secret-%s.yaml" % names["storageclass_secret_name"]]
     assert base64.b64encode(heketi.admin_key.encode()).decode() in secret
     readme = (out / "README.txt").read_text()
     assert "kubectl apply -f %s/intree/" % out in readme and "kubectl apply -f %s/glusterfile/" % out in readme

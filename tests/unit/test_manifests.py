@@ -31,6 +31,8 @@ PLAYBOOK = REPO_ROOT / "playbooks" / "storageclass.yml"
 # 1.25: the last release with the in-tree provisioner; 1.37: the newest schema kubernetes-validate carries.
 SCHEMA_VERSIONS = ("1.25", "1.37")
 CLUSTERID = "0123456789abcdef0123456789abcdef"
+# The Secret's namespace when not set: one of its own, not "default".
+SECRET_NS = "glusterfs-heketi"
 KEY = "render-test-admin-key"
 
 VARIANTS = {
@@ -92,15 +94,10 @@ def _docs(folder: Path) -> list[dict]:
 def test_both_variants_are_rendered_with_all_objects(rendered):
     extra, out = rendered.extra, rendered.out
     kinds = {variant: [doc["kind"] for doc in _docs(out / variant)] for variant in ("intree", "glusterfile")}
-    custom_ns = extra.get("storageclass_secret_namespace", "default") != "default"
-    assert kinds["intree"][-2:] == ["Secret", "StorageClass"]
-    assert kinds["glusterfile"][-5:] == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment",
-                                         "StorageClass"]
-    if custom_ns:
-        assert kinds["intree"][0] == "Namespace"
-        assert "Namespace" in kinds["glusterfile"]
-    else:
-        assert "Namespace" not in kinds["intree"]  # default and kube-system always exist
+    assert kinds["intree"] == ["Namespace", "Secret", "StorageClass"]  # the Secret's namespace is not built in
+    assert kinds["glusterfile"][-7:] == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
+                                         "RoleBinding", "Deployment", "StorageClass"]
+    assert "Namespace" in kinds["glusterfile"]
     assert (out / "README.txt").is_file()
 
 
@@ -127,7 +124,7 @@ def test_storageclass_fields_and_quoted_parameters(rendered):
         sc = yaml.safe_load(sc_path.read_text())
         params = sc["parameters"]
         assert sc["provisioner"] == provisioner
-        assert params[ref_keys[0]] == extra.get("storageclass_secret_namespace", "default")
+        assert params[ref_keys[0]] == extra.get("storageclass_secret_namespace", SECRET_NS)
         assert params[ref_keys[1]] == "heketi-secret"
         assert params["resturl"] == "http://heketi.storage.example:8080"
         assert params["restuser"] == "admin"
@@ -157,7 +154,7 @@ def test_secret_holds_the_key_and_files_are_private(rendered):
         secret = yaml.safe_load(path.read_text())
         assert secret["type"] == secret_type
         assert base64.b64decode(secret["data"]["key"]).decode() == KEY
-        assert secret["metadata"]["namespace"] == extra.get("storageclass_secret_namespace", "default")
+        assert secret["metadata"]["namespace"] == extra.get("storageclass_secret_namespace", SECRET_NS)
     for path in out.rglob("*"):
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, "%s is mode %o" % (path, mode)
@@ -181,4 +178,14 @@ def test_glusterfile_deployment_is_pinned_and_bound_to_its_service_account(rende
                                     "namespace": ns}]
     rules = {(g, r) for rule in docs["ClusterRole"]["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
     assert {("", "persistentvolumes"), ("", "persistentvolumeclaims"), ("storage.k8s.io", "storageclasses"),
-            ("", "secrets"), ("", "endpoints"), ("", "services")} <= rules
+            ("", "endpoints"), ("", "services")} <= rules
+    # The key: get on that one Secret, in its namespace (a Role), never on every Secret of the cluster.
+    assert ("", "secrets") not in rules
+    secret_ns = extra.get("storageclass_secret_namespace", SECRET_NS)
+    assert docs["Role"]["metadata"]["namespace"] == secret_ns
+    assert docs["Role"]["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["heketi-secret"],
+                                      "verbs": ["get"]}]
+    assert docs["RoleBinding"]["metadata"]["namespace"] == secret_ns
+    assert docs["RoleBinding"]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                              "name": docs["Role"]["metadata"]["name"]}
+    assert docs["RoleBinding"]["subjects"] == binding["subjects"]

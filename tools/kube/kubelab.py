@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A REAL Kubernetes API server on loopback, for the storageclass tests and by hand.
+"""A REAL Kubernetes control plane on loopback, for the storageclass tests and by hand.
 
 It starts Debian's etcd (/usr/bin/etcd, or $KUBELAB_ETCD) and the kube-apiserver built by
 tools/build-kube-apiserver.sh (.cache/kube/<version>/bin/kube-apiserver) on free 127.0.0.1 ports,
@@ -10,8 +10,15 @@ Clients authenticate with the token (kubeconfig user "admin", group system:maste
 client certificate (kubeconfig user "admin-cert"). Nothing listens beyond 127.0.0.1; the endpoint
 reconciler is off, so no address other than 127.0.0.1 is ever published.
 
+With controller_manager=True (versions up to 1.25, where the in-tree glusterfs provisioner lives) it also
+starts kube-controller-manager from the same build, as user system:kube-controller-manager (bootstrap RBAC)
+with --use-service-account-credentials: each controller acts as its own kube-system service account, whose
+token the serviceaccount-token controller signs with the service-account key. Only the controllers that
+dynamic provisioning needs run (CONTROLLERS).
+
 By hand:
     .venv/bin/python tools/kube/kubelab.py up   --version v1.37.2 --dir /tmp/kube137   # prints the kubeconfig
+    .venv/bin/python tools/kube/kubelab.py up   --version v1.25.15 --controller-manager --dir /tmp/kube125
     KUBECONFIG=/tmp/kube137/kubeconfig kubectl get storageclass
     .venv/bin/python tools/kube/kubelab.py down --dir /tmp/kube137
 """
@@ -41,22 +48,34 @@ from cryptography.x509.oid import NameOID
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KUBE_CACHE = REPO_ROOT / ".cache" / "kube"
 DEFAULT_VERSIONS = ("v1.25.15", "v1.37.2")
+# The controllers dynamic provisioning needs: the persistent-volume binder (it runs the in-tree glusterfs
+# provisioner, and deletes volumes under reclaimPolicy Delete), the expander, PVC/PV protection (their
+# finalizers: without them a deleted claim waits forever), endpoints, and service-account tokens for
+# --use-service-account-credentials.
+CONTROLLERS = ("persistentvolume-binder", "persistentvolume-expander", "pvc-protection", "pv-protection",
+               "endpoint", "serviceaccount-token", "serviceaccount")
 
 
-def apiserver_binary(version: str) -> Path:
-    return KUBE_CACHE / version / "bin" / "kube-apiserver"
+def has_controller_manager(version: str) -> bool:
+    """Whether tools/build-kube-apiserver.sh builds kube-controller-manager for VERSION (up to 1.25: the
+    in-tree glusterfs provisioner runs there)."""
+    return int(version.lstrip("v").split(".")[1]) <= 25
 
 
-def ensure_built(version: str) -> Path:
-    """Return the kube-apiserver binary of VERSION; build it with tools/build-kube-apiserver.sh if absent."""
-    binary = apiserver_binary(version)
+def kube_binary(version: str, name: str = "kube-apiserver") -> Path:
+    return KUBE_CACHE / version / "bin" / name
+
+
+def ensure_built(version: str, name: str = "kube-apiserver") -> Path:
+    """Return binary NAME of VERSION; build it with tools/build-kube-apiserver.sh if absent."""
+    binary = kube_binary(version, name)
     if not os.access(binary, os.X_OK):
         proc = subprocess.run([str(REPO_ROOT / "tools" / "build-kube-apiserver.sh")], cwd=REPO_ROOT,
                               env=dict(os.environ, KUBE_VERSIONS=version), capture_output=True, text=True,
                               check=False)
         if proc.returncode != 0 or not os.access(binary, os.X_OK):
-            raise RuntimeError("tools/build-kube-apiserver.sh could not build kube-apiserver %s (rc=%s):\n%s\n%s"
-                               % (version, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+            raise RuntimeError("tools/build-kube-apiserver.sh could not build %s %s (rc=%s):\n%s\n%s"
+                               % (name, version, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
     return binary
 
 
@@ -121,15 +140,23 @@ def _write(path: Path, data: bytes | str, mode: int = 0o600) -> Path:
     return path
 
 
-class KubeAPIServer:
-    """etcd + kube-apiserver of one Kubernetes version on loopback, in WORKDIR."""
+# In stop order.
+PROCESSES = ("kube-controller-manager", "kube-apiserver", "etcd")
 
-    def __init__(self, version: str, workdir: Path, etcd: str | None = None):
+
+class KubeAPIServer:
+    """etcd + kube-apiserver (+ kube-controller-manager) of one Kubernetes version on loopback, in WORKDIR."""
+
+    def __init__(self, version: str, workdir: Path, etcd: str | None = None, controller_manager: bool = False):
         self.version = version
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)
         self.apiserver = ensure_built(version)
+        self.controller_manager = ensure_built(version, "kube-controller-manager") if controller_manager else None
+        self.kcm_token = secrets.token_hex(24)
+        self.kcm_port = free_port()
+        self.kcm_kubeconfig = self.workdir / "kube-controller-manager.kubeconfig"
         self.etcd = etcd or os.environ.get("KUBELAB_ETCD", "/usr/bin/etcd")
         if not os.access(self.etcd, os.X_OK):
             raise RuntimeError("etcd not found at %s (Debian package etcd-server)" % self.etcd)
@@ -160,7 +187,12 @@ class KubeAPIServer:
         _write(self.pki / "sa.key", _pem_key(sa_key))
         _write(self.pki / "sa.pub", sa_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo), 0o644)
-        _write(self.pki / "tokens.csv", '%s,admin,admin-uid,"system:masters"\n' % self.token)
+        _write(self.pki / "tokens.csv", '%s,admin,admin-uid,"system:masters"\n'
+               '%s,system:kube-controller-manager,kcm-uid,\n' % (self.token, self.kcm_token))
+        kcm_key = _key()
+        kcm = _cert("kube-controller-manager", kcm_key, ca, ca_key, server=True)
+        _write(self.pki / "kcm.crt", kcm.public_bytes(serialization.Encoding.PEM), 0o644)
+        _write(self.pki / "kcm.key", _pem_key(kcm_key))
 
     def _write_kubeconfig(self) -> None:
         import base64
@@ -168,6 +200,12 @@ class KubeAPIServer:
         def b64(path: Path) -> str:
             return base64.b64encode(path.read_bytes()).decode()
 
+        cluster = {"name": "kubelab", "cluster": {"server": self.url, "certificate-authority-data": b64(self.ca_file)}}
+        _write(self.kcm_kubeconfig, json.dumps({
+            "apiVersion": "v1", "kind": "Config", "preferences": {}, "clusters": [cluster],
+            "users": [{"name": "kube-controller-manager", "user": {"token": self.kcm_token}}],
+            "contexts": [{"name": "kcm", "context": {"cluster": "kubelab", "user": "kube-controller-manager"}}],
+            "current-context": "kcm"}, indent=2))
         config = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
             "clusters": [{"name": "kubelab", "cluster": {"server": self.url,
@@ -224,7 +262,40 @@ class KubeAPIServer:
             "--v", "1",
         ])
         self._wait(self.ready, timeout, "kube-apiserver")
+        if self.controller_manager is not None:
+            self._start_controller_manager(timeout)
         return self
+
+    def _start_controller_manager(self, timeout: float) -> None:
+        (self.workdir / "flexvolume").mkdir(exist_ok=True)
+        kcfg = str(self.kcm_kubeconfig)
+        self._spawn("kube-controller-manager", [
+            str(self.controller_manager),
+            "--kubeconfig", kcfg, "--authentication-kubeconfig", kcfg, "--authorization-kubeconfig", kcfg,
+            "--bind-address", "127.0.0.1", "--secure-port", str(self.kcm_port),
+            "--tls-cert-file", str(self.pki / "kcm.crt"), "--tls-private-key-file", str(self.pki / "kcm.key"),
+            "--leader-elect=false",
+            "--controllers", ",".join(CONTROLLERS),
+            "--use-service-account-credentials=true",
+            "--service-account-private-key-file", str(self.pki / "sa.key"),
+            "--root-ca-file", str(self.ca_file),
+            # Not the host's /usr/libexec/kubernetes/...: the prober would create that folder.
+            "--flex-volume-plugin-dir", str(self.workdir / "flexvolume"),
+            # The in-tree glusterfs plugin logs Heketi's own error text only at -v 4 (the event says
+            # "see kube-controller-manager.log for details").
+            "--v", "4",
+        ])
+        self._wait(self.controller_manager_ready, timeout, "kube-controller-manager")
+
+    def controller_manager_ready(self) -> bool:
+        url = "https://127.0.0.1:%d/healthz" % self.kcm_port
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=self.ssl_context()))
+        try:
+            with opener.open(url, timeout=3) as resp:
+                return resp.status == 200
+        except (OSError, urllib.error.URLError):
+            return False
 
     def _wait(self, check, timeout: float, name: str) -> None:
         deadline = time.monotonic() + timeout
@@ -282,7 +353,7 @@ class KubeAPIServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        for name in ("kube-apiserver", "etcd"):
+        for name in PROCESSES:
             proc = self.procs.pop(name, None)
             if proc is None:
                 continue
@@ -299,8 +370,8 @@ class KubeAPIServer:
 
 
 def _down(workdir: Path, timeout: float = 30.0) -> None:
-    """End the processes `up` left running (apiserver first, then etcd), by their recorded pids."""
-    for name in ("kube-apiserver", "etcd"):
+    """End the processes `up` left running (controller manager, apiserver, then etcd), by their recorded pids."""
+    for name in PROCESSES:
         pidfile = workdir / ("%s.pid" % name)
         if not pidfile.exists():
             continue
@@ -336,16 +407,20 @@ def main() -> int:
     parser.add_argument("action", choices=["up", "down", "build"])
     parser.add_argument("--version", default=DEFAULT_VERSIONS[-1])
     parser.add_argument("--dir", type=Path)
+    parser.add_argument("--controller-manager", action="store_true",
+                        help="also start kube-controller-manager (versions up to 1.25)")
     args = parser.parse_args()
     if args.action == "build":
         print(ensure_built(args.version))
+        if args.controller_manager:
+            print(ensure_built(args.version, "kube-controller-manager"))
         return 0
     if args.dir is None:
         parser.error("--dir is required")
     if args.action == "down":
         _down(args.dir)
         return 0
-    server = KubeAPIServer(args.version, args.dir).start()
+    server = KubeAPIServer(args.version, args.dir, controller_manager=args.controller_manager).start()
     for proc in server.procs.values():  # leave them running; `down` ends them by pid
         proc.returncode = 0
     print(server.kubeconfig)
