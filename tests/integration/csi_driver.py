@@ -1,0 +1,109 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The Heketi CSI driver (csi/) and the upstream CSI tools, for the integration tests.
+
+- build_driver()        go build of csi/cmd/heketi-csi into .cache/csi/bin/heketi-csi (Go's build cache
+                        makes a rebuild of unchanged sources take a second)
+- csi_tool(name)        path of csi-sanity / csi-provisioner / csi-resizer built by tools/build-csi-tools.sh
+- CSITOPOLOGY           3 nodes in zones 1-3 (storage hostnames 192.0.2.1-3, documentation addresses
+                        nothing connects to under the mock executor), 2 devices each
+- DriverProcess         the driver (controller or node mode) on a unix socket in a test folder
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from heketi_server import REPO_ROOT
+
+CSI_DIR = REPO_ROOT / "csi"
+CACHE = REPO_ROOT / ".cache" / "csi"
+DRIVER = CACHE / "bin" / "heketi-csi"
+DRIVER_NAME = "heketi.csi.glusterfs"
+TOOLS = {"csi-sanity": "v5.6.0", "csi-provisioner": "v6.4.0", "csi-resizer": "v2.3.0"}
+
+CSITOPOLOGY = {"clusters": [{"nodes": [
+    {"node": {"hostnames": {"manage": ["node%d.example.test" % i], "storage": ["192.0.2.%d" % i]}, "zone": i},
+     "devices": ["/dev/sdb", "/dev/sdc"]}
+    for i in (1, 2, 3)]}]}
+
+
+def go_env() -> dict:
+    env = dict(os.environ)
+    env.update(GOPATH=str(REPO_ROOT / ".cache" / "go"), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
+    return env
+
+
+def build_driver() -> Path:
+    DRIVER.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        ["go", "build", "-trimpath", "-ldflags", "-X github.com/glusterfs-heketi/heketi-csi/pkg/driver.Version=test",
+         "-o", str(DRIVER), "./cmd/heketi-csi"],
+        cwd=CSI_DIR, env=go_env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError("go build of the driver failed:\n" + proc.stderr[-4000:])
+    return DRIVER
+
+
+def csi_tool(name: str) -> Path:
+    path = CACHE / ("%s-%s" % (name, TOOLS[name])) / name
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("%s is not built: run tools/build-csi-tools.sh" % path)
+    return path
+
+
+def secrets_for(server) -> dict:
+    """The CSI secrets a StorageClass hands the driver for this Heketi server."""
+    return {"key": server.admin_key, "user": "admin", "resturl": server.url}
+
+
+class DriverProcess:
+    """heketi-csi --mode <mode> on <dir>/<mode>.sock; logs to <dir>/<mode>.log."""
+
+    def __init__(self, workdir: Path, mode: str = "controller", resturl: str | None = None):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.socket = self.workdir / ("%s.sock" % mode)
+        self.endpoint = "unix://%s" % self.socket
+        self.log = self.workdir / ("%s.log" % mode)
+        self.args = [str(build_driver()), "--mode", mode, "--endpoint", self.endpoint,
+                     "--drivername", DRIVER_NAME]
+        if mode == "node":
+            self.args += ["--nodeid", "sanity-node"]
+        if resturl:
+            self.args += ["--resturl", resturl]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "DriverProcess":
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the driver exited: " + self.log.read_text())
+            if self.socket.exists():
+                with socket.socket(socket.AF_UNIX) as sock:
+                    try:
+                        sock.connect(str(self.socket))
+                        return self
+                    except OSError:
+                        pass
+            time.sleep(0.05)
+        raise RuntimeError("the driver did not listen on %s" % self.socket)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.proc = None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
