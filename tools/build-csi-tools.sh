@@ -11,6 +11,7 @@
 #
 # Binaries land in .cache/csi/<tool>-<version>/<tool>; a tool whose binary exists is skipped.
 # Build times are printed and written to .cache/csi/build.txt. `--check` exits 0 when all are built.
+# CSI_BUILD_GOFLAGS adds go flags (tools/run-tests.sh passes -p=1 when the kube build runs beside it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$root/.cache/csi"
@@ -28,7 +29,7 @@ if [[ "${1:-}" == "--check" ]]; then
   exit 0
 fi
 command -v go >/dev/null || { echo "build-csi-tools: Go is required" >&2; exit 1; }
-export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${CSI_BUILD_GOFLAGS:-}"
 mkdir -p "$cache"
 work=""
 trap '[[ -n "$work" ]] && { chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"; }' EXIT
