@@ -8,7 +8,9 @@
 - csi_tool(name)        path of csi-sanity / csi-provisioner / csi-resizer built by tools/build-csi-tools.sh
 - CSITOPOLOGY           3 nodes in zones 1-3 (storage hostnames 192.0.2.1-3, documentation addresses
                         nothing connects to under the mock executor), 2 devices each
+- Daemon                a long-running process of a test with its log (sidecars, kube-controller-manager)
 - DriverProcess         the driver (controller or node mode) on a unix socket in a test folder
+- controller_manager()  kube-controller-manager with the controllers a CSI claim's life needs
 """
 from __future__ import annotations
 
@@ -61,39 +63,28 @@ def secrets_for(server) -> dict:
     return {"key": server.admin_key, "user": "admin", "resturl": server.url}
 
 
-class DriverProcess:
-    """heketi-csi --mode <mode> on <dir>/<mode>.sock; logs to <dir>/<mode>.log."""
+class Daemon:
+    """A long-running process of a test (the driver, a sidecar, kube-controller-manager), logging to
+    <dir>/<name>.log, in its own session so that stop() ends it alone."""
 
-    def __init__(self, workdir: Path, mode: str = "controller", resturl: str | None = None):
+    def __init__(self, workdir: Path, name: str, argv: list[str]):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.socket = self.workdir / ("%s.sock" % mode)
-        self.endpoint = "unix://%s" % self.socket
-        self.log = self.workdir / ("%s.log" % mode)
-        self.args = [str(build_driver()), "--mode", mode, "--endpoint", self.endpoint,
-                     "--drivername", DRIVER_NAME]
-        if mode == "node":
-            self.args += ["--nodeid", "sanity-node"]
-        if resturl:
-            self.args += ["--resturl", resturl]
+        self.name = name
+        self.argv = argv
+        self.log = self.workdir / ("%s.log" % name)
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "DriverProcess":
+    def start(self):
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the driver exited: " + self.log.read_text())
-            if self.socket.exists():
-                with socket.socket(socket.AF_UNIX) as sock:
-                    try:
-                        sock.connect(str(self.socket))
-                        return self
-                    except OSError:
-                        pass
-            time.sleep(0.05)
-        raise RuntimeError("the driver did not listen on %s" % self.socket)
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                         cwd=self.workdir)
+        return self
+
+    def check_alive(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError("%s exited (%s):\n%s" % (self.name, self.proc and self.proc.returncode,
+                                                        self.log_text()[-4000:]))
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -107,3 +98,62 @@ class DriverProcess:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class DriverProcess(Daemon):
+    """heketi-csi --mode <mode> on <dir>/<mode>.sock."""
+
+    def __init__(self, workdir: Path, mode: str = "controller", resturl: str | None = None):
+        self.socket = Path(workdir) / ("%s.sock" % mode)
+        self.endpoint = "unix://%s" % self.socket
+        argv = [str(build_driver()), "--mode", mode, "--endpoint", self.endpoint, "--drivername", DRIVER_NAME]
+        if mode == "node":
+            argv += ["--nodeid", "sanity-node"]
+        if resturl:
+            argv += ["--resturl", resturl]
+        super().__init__(workdir, mode, argv)
+
+    def start(self) -> "DriverProcess":
+        super().start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if self.socket.exists():
+                with socket.socket(socket.AF_UNIX) as sock:
+                    try:
+                        sock.connect(str(self.socket))
+                        return self
+                    except OSError:
+                        pass
+            time.sleep(0.05)
+        raise RuntimeError("the driver did not listen on %s" % self.socket)
+
+
+# The controllers a CSI claim's life needs besides the sidecars: the persistent-volume binder binds the
+# claim to the PV csi-provisioner made and releases the PV when the claim goes (csi-provisioner then
+# deletes the volume), the expander, and PVC/PV protection (their finalizers: without them a deleted
+# claim waits forever).
+CSI_CONTROLLERS = "persistentvolume-binder,persistentvolume-expander,pvc-protection,pv-protection"
+
+
+def controller_manager(kube, workdir: Path) -> Daemon:
+    """kube-controller-manager of kube's version against it (admin kubeconfig, loopback only)."""
+    binary = REPO_ROOT / ".cache" / "kube" / kube.version / "bin" / "kube-controller-manager"
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError("%s is not built: run tools/build-kube-apiserver.sh" % binary)
+    workdir = Path(workdir)
+    port = _free_port()
+    argv = [str(binary), "--kubeconfig", str(kube.kubeconfig), "--controllers", CSI_CONTROLLERS,
+            "--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", str(port),
+            "--cert-dir", str(workdir / "kcm-certs"), "--flex-volume-plugin-dir", str(workdir / "flexvolume"),
+            "--authentication-skip-lookup", "--v", "2"]
+    daemon = Daemon(workdir, "kube-controller-manager", argv).start()
+    time.sleep(0.5)
+    daemon.check_alive()
+    return daemon
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
