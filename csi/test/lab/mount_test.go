@@ -4,7 +4,8 @@
 //
 //	go test -tags lab -count=1 -v ./test/lab/
 //
-// Three storage containers (the lab's base image + Debian's glusterfs-server under systemd) form a
+// Three storage containers (the lab's base image + Debian's glusterfs-server under systemd,
+// Containerfile.storage) form a
 // trusted pool and serve a replica-3 volume with directory bricks on tmpfs, as
 // molecule/glusterfs_client builds its volume; the driver's image (make csi-image) runs the node
 // service in a client container with CAP_SYS_ADMIN and /dev/fuse; this test calls it over gRPC on a
@@ -21,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,6 +65,8 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 			t.Fatalf("image %s is missing: make image csi-image", img)
 		}
 	}
+	storage := "glusterfs-heketi/csi-lab-storage:1"
+	docker(t, "build", "-q", "--build-arg", "BASE="+base, "-t", storage, "-f", "Containerfile.storage", ".")
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	lab := "csimnt-" + hex.EncodeToString(b)
@@ -90,27 +92,16 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 			"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
 			"--device", "/dev/fuse", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
 			"--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "SIGRTMIN+3",
-			base, "/lib/systemd/systemd")
+			storage, "/lib/systemd/systemd")
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(servers))
-	for i, s := range servers {
-		wg.Add(1)
-		go func(i int, s string) {
-			defer wg.Done()
-			out, err := exec.Command("docker", "exec", s, "sh", "-c",
-				"apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q glusterfs-server && systemctl enable --now glusterd").CombinedOutput()
-			if err != nil {
-				errs[i] = fmt.Errorf("%s: %v\n%s", s, err, out)
+	waitFor(t, "glusterd on every storage node", 90*time.Second, func() bool {
+		for _, s := range servers {
+			if exec.Command("docker", "exec", s, "gluster", "--mode=script", "pool", "list").Run() != nil {
+				return false
 			}
-		}(i, s)
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
 		}
-	}
+		return true
+	})
 	for _, s := range servers[1:] {
 		docker(t, "exec", servers[0], "gluster", "--mode=script", "peer", "probe", s)
 	}
