@@ -12,7 +12,8 @@ mounts the volume: the node service is proven by test_csi_mount.py.
 """
 from __future__ import annotations
 
-import base64
+import json
+import os
 import signal
 import sys
 import time
@@ -21,15 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from csi_driver import CSITOPOLOGY, DRIVER_NAME, Daemon, DriverProcess, controller_manager, csi_tool, secrets_for
+from csi_driver import CSITOPOLOGY, DRIVER_NAME, Daemon, DriverProcess, controller_manager, csi_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tools" / "kube"))
 
 from kubelab import KubeAPIServer  # noqa: E402
+from test_csi_role import csi_vars, run_play  # noqa: E402
 
 VERSION = "v1.37.2"
 NS = "glusterfs-heketi"
+CSI_NS = "heketi-csi"
 CLASS = "glusterfs-csi"
 PREFIX = "k8s"
 
@@ -53,6 +56,20 @@ def api(kube, method, path, body=None, ok=(200, 201)):
     return payload
 
 
+def sa_kubeconfig(kube, namespace: str, account: str, path: Path) -> Path:
+    """A kubeconfig with a token of the ServiceAccount (TokenRequest API): the sidecars act as the role's
+    ServiceAccount, so its RBAC is what is tested, not the lab's admin rights."""
+    answer = api(kube, "POST", "/api/v1/namespaces/%s/serviceaccounts/%s/token" % (namespace, account), {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})
+    config = json.loads(Path(kube.kubeconfig).read_text())
+    config["users"] = [{"name": account, "user": {"token": answer["status"]["token"]}}]
+    config["contexts"] = [{"name": account, "context": {"cluster": "kubelab", "user": account}}]
+    config["current-context"] = account
+    path.write_text(json.dumps(config))
+    os.chmod(path, 0o600)
+    return path
+
+
 @pytest.fixture
 def lab(heketi_server, tmp_path):
     heketi_server.load(CSITOPOLOGY)
@@ -63,29 +80,25 @@ def lab(heketi_server, tmp_path):
     procs = []
     try:
         procs.append(controller_manager(kube, tmp_path / "kcm"))
+        # The objects come from the storageclass role (csi): Secret, StorageClass, CSIDriver, RBAC, ...
+        play = run_play(kube, heketi_server, {}, csi_vars(
+            "sidecars", storageclass_name=CLASS, storageclass_secret_name="heketi-csi",
+            storageclass_secret_namespace=NS, storageclass_csi_namespace=CSI_NS, storageclass_csi_name="heketi-csi",
+            storageclass_csi_driver_name=DRIVER_NAME, storageclass_volumenameprefix=PREFIX))
+        assert play.rc == 0, play
+        kubeconfig = sa_kubeconfig(kube, CSI_NS, "heketi-csi-controller", tmp_path / "sa.kubeconfig")
+        # No --resturl: the URL comes from the Secret, as in the role's Deployment.
         driver = DriverProcess(tmp_path / "driver", "controller").start()
         procs.append(driver)
         sock = str(driver.socket)
-        common = ["--kubeconfig", str(kube.kubeconfig), "--csi-address", sock, "--leader-election=false", "--v=4"]
+        common = ["--kubeconfig", str(kubeconfig), "--csi-address", sock, "--leader-election",
+                  "--leader-election-namespace", CSI_NS, "--v=4"]
         # --timeout 3s: a CreateVolume that Heketi keeps waiting is given up and retried by the sidecar.
         procs.append(Daemon(tmp_path / "sidecars", "csi-provisioner", [
             str(csi_tool("csi-provisioner"))] + common + ["--timeout=3s", "--retry-interval-start=1s",
                                                           "--retry-interval-max=2s"]).start())
         procs.append(Daemon(tmp_path / "sidecars", "csi-resizer", [
             str(csi_tool("csi-resizer"))] + common + ["--timeout=10s"]).start())
-        # The objects a site gets from the storageclass role (see test_csi_role.py for the role itself).
-        api(kube, "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        secret = {k: base64.b64encode(v.encode()).decode() for k, v in secrets_for(heketi_server).items()}
-        api(kube, "POST", "/api/v1/namespaces/%s/secrets" % NS, {
-            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "heketi-csi"}, "type": "Opaque", "data": secret})
-        params = {"volumetype": "replicate:3", "volumenameprefix": PREFIX}
-        for kind in ("provisioner", "controller-expand"):
-            params["csi.storage.k8s.io/%s-secret-name" % kind] = "heketi-csi"
-            params["csi.storage.k8s.io/%s-secret-namespace" % kind] = NS
-        api(kube, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
-            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": CLASS},
-            "provisioner": DRIVER_NAME, "parameters": params, "reclaimPolicy": "Delete",
-            "allowVolumeExpansion": True, "volumeBindingMode": "Immediate"})
         yield kube, heketi_server, driver, procs
     finally:
         for proc in reversed(procs):
