@@ -5,9 +5,11 @@
 
 kube-apiserver and kube-controller-manager v1.37.2 (tools/build-kube-apiserver.sh, run by
 tools/kube/kubelab.py and controller_manager()), csi-provisioner v6.4.0 and csi-resizer v2.3.0
-(tools/build-csi-tools.sh) run out of cluster (--kubeconfig, --csi-address on the driver's socket,
-leader election off); the driver's controller talks to Heketi (mock executor). Every check reads the
-API server and Heketi, never the play or the driver's own answer. No kubelet runs here, so no pod
+(tools/build-csi-tools.sh) run out of cluster (--kubeconfig, --csi-address on the driver's socket) on
+the objects the storageclass role created, as the role's ServiceAccount (a TokenRequest token, so the
+role's RBAC is what is tested, leader election in its namespace included, as in its Deployment); the
+driver's controller talks to Heketi (mock executor). Every check reads the API server and Heketi, never
+the play or the driver's own answer. No kubelet runs here, so no pod
 mounts the volume: the node service is proven by test_csi_mount.py.
 """
 from __future__ import annotations
