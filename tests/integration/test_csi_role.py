@@ -23,8 +23,9 @@ import yaml
 try:  # the Kubernetes helpers moved to kubetest.py on the provisioning branch
     from kubetest import get, run_play, sc_path, secret_path  # noqa: F401
 except ImportError:
-    from test_storageclass import get, kube, run_play, sc_path, secret_path  # noqa: F401
-from test_storageclass import heketi  # noqa: F401  (fixture: the real Heketi with one cluster)
+    from test_storageclass import get, kube, run_play, sc_path, secret_path  # noqa: F401  pylint: disable=unused-import
+# The fixture of the real Heketi with one cluster.
+from test_storageclass import heketi  # noqa: F401  pylint: disable=unused-import
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSION = "v1.37.2"
