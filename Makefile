@@ -4,7 +4,7 @@ LAB_NAME ?= ghlab
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup system venv heketi kube image test lint sanity units integration molecule core216 lab lab-down clean
+.PHONY: help setup system venv heketi kube csi-tools csi-image image test lint sanity units integration molecule core216 csi lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
@@ -32,10 +32,21 @@ kube:
 image: system
 	tools/lab/build-image.sh
 
+# The upstream CSI tools the driver's tests run (csi-sanity, csi-provisioner, csi-resizer; long).
+csi-tools:
+	tools/build-csi-tools.sh
+
+# The Heketi CSI driver's image (csi/Containerfile) from the lab's local base image.
+CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
+csi-image: image
+	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPATH=$(CURDIR)/.cache/go \
+	  go build -trimpath -ldflags "-s -w" -o _out/heketi-csi ./cmd/heketi-csi
+	docker build -f csi/Containerfile -t $(CSI_IMAGE) csi
+
 test: setup
 	tools/run-tests.sh
 
-lint sanity units integration molecule core216: setup
+lint sanity units integration molecule core216 csi: setup
 	tools/run-tests.sh $@
 
 lab: setup

@@ -20,14 +20,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 versions="${KUBE_VERSIONS:-v1.25.15 v1.37.2}"
-# The commands each version needs: the in-tree glusterfs provisioner (up to 1.25) runs inside
-# kube-controller-manager, so those versions build it too, in the same `go build` (one compile of the
-# packages the two share).
+# The commands each version needs, built in one `go build` (one compile of the packages they share):
+# kube-controller-manager beside the apiserver, for every version. Up to 1.25 the in-tree glusterfs
+# provisioner runs inside it; from 1.26 the CSI tests need its persistent-volume binder (only it binds a
+# claim to the PV csi-provisioner made, and reclaims a released PV) and the PVC/PV protection controllers.
 components() {
-  case "$1" in
-    v1.2[0-5].*) echo kube-apiserver kube-controller-manager ;;
-    *) echo kube-apiserver ;;
-  esac
+  echo kube-apiserver kube-controller-manager
 }
 built() {
   local c

@@ -259,6 +259,9 @@ class KubeAPIServer:
             "--endpoint-reconciler-type", "none",
             "--cert-dir", str(self.workdir / "certs"),
             "--profiling=false",
+            # As kubeadm clusters run it: without it a pod spec with a privileged container (a CSI node
+            # plugin's) is refused, "Forbidden: disallowed by cluster policy".
+            "--allow-privileged=true",
             "--v", "1",
         ])
         self._wait(self.ready, timeout, "kube-apiserver")

@@ -1,0 +1,59 @@
+// Command heketi-csi is the CSI driver for GlusterFS volumes managed by Heketi.
+//
+//	heketi-csi --mode controller --endpoint unix:///csi/csi.sock [--resturl http://heketi:8080]
+//	heketi-csi --mode node --endpoint unix:///csi/csi.sock --nodeid $(NODE_NAME)
+//
+// The Heketi key is never a flag or an environment variable: it comes in the CSI secrets of each
+// request (the Secret the StorageClass names).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/glusterfs-heketi/heketi-csi/pkg/driver"
+)
+
+func main() {
+	var (
+		mode      = flag.String("mode", "", "controller or node")
+		endpoint  = flag.String("endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
+		name      = flag.String("drivername", "heketi.csi.glusterfs", "CSI driver name")
+		nodeID    = flag.String("nodeid", "", "node id (node mode; default: the host name)")
+		restURL   = flag.String("resturl", "", "Heketi URL used when neither the StorageClass nor the secret names one")
+		restUser  = flag.String("restuser", "admin", "Heketi user used when neither the StorageClass nor the secret names one")
+		opTimeout = flag.Duration("operation-timeout", 10*time.Minute, "upper bound of one Heketi operation")
+		version   = flag.Bool("version", false, "print the version and exit")
+	)
+	flag.Parse()
+	if *version {
+		fmt.Println("heketi-csi", driver.Version)
+		return
+	}
+	if *mode == string(driver.ModeNode) && *nodeID == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			log.Fatalf("--nodeid not given and no host name: %v", err)
+		}
+		*nodeID = h
+	}
+	d, err := driver.New(driver.Config{
+		Name: *name, Mode: driver.Mode(*mode), NodeID: *nodeID,
+		RestURL: *restURL, RestUser: *restUser, OpTimeout: *opTimeout,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heketi-csi:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := d.Serve(ctx, *endpoint); err != nil {
+		log.Fatal(err)
+	}
+}

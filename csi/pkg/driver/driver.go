@@ -1,0 +1,282 @@
+// Package driver implements the CSI Identity, Controller and Node services for GlusterFS volumes
+// managed by Heketi.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/glusterfs-heketi/heketi-csi/pkg/heketi"
+)
+
+// Version is stamped at build time (-ldflags -X).
+var Version = "dev"
+
+// Mode selects the services one process serves.
+type Mode string
+
+const (
+	ModeController Mode = "controller"
+	ModeNode       Mode = "node"
+)
+
+// Config is what the command line gives the driver. It never holds the Heketi key: that comes
+// in every request's CSI secrets.
+type Config struct {
+	Name     string // CSI driver name, e.g. heketi.csi.glusterfs
+	Mode     Mode
+	NodeID   string
+	RestURL  string // default Heketi URL when neither the class nor the secret gives one
+	RestUser string // default Heketi user ("admin")
+	// OpTimeout bounds one Heketi operation (create, expand, delete) run on behalf of a request.
+	// It is independent of the request's deadline: a sidecar that gives up and retries finds the
+	// operation still running (Aborted) or finished (the same volume), never a second one.
+	OpTimeout time.Duration
+	Mounter   Mounter
+}
+
+// Driver is the CSI plugin.
+type Driver struct {
+	csi.UnimplementedIdentityServer
+	csi.UnimplementedControllerServer
+	csi.UnimplementedNodeServer
+
+	cfg Config
+
+	mu       sync.Mutex
+	inflight map[string]*operation    // by Heketi volume name (create) or id (delete, expand)
+	indexes  map[string]*volumeIndex  // by Heketi URL
+	lastCred map[string]heketiCredent // by Heketi URL: the last credentials a request carried
+}
+
+type heketiCredent struct {
+	user string
+	key  []byte
+}
+
+// operation is one Heketi write in flight, shared by the request that started it and any retry.
+type operation struct {
+	done chan struct{}
+	err  error
+	vol  *heketi.Volume
+}
+
+// New checks cfg and returns the driver.
+func New(cfg Config) (*Driver, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("a driver name is required")
+	}
+	switch cfg.Mode {
+	case ModeController:
+	case ModeNode:
+		if cfg.NodeID == "" {
+			return nil, errors.New("node mode needs a node id")
+		}
+		if cfg.Mounter == nil {
+			cfg.Mounter = SystemMounter{}
+		}
+	default:
+		return nil, fmt.Errorf("mode %q: want controller or node", cfg.Mode)
+	}
+	if cfg.RestUser == "" {
+		cfg.RestUser = "admin"
+	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = 10 * time.Minute
+	}
+	return &Driver{
+		cfg:      cfg,
+		inflight: map[string]*operation{},
+		indexes:  map[string]*volumeIndex{},
+		lastCred: map[string]heketiCredent{},
+	}, nil
+}
+
+// Serve listens on endpoint (unix:///path or tcp://host:port) until ctx ends.
+func (d *Driver) Serve(ctx context.Context, endpoint string) error {
+	lis, err := Listen(endpoint)
+	if err != nil {
+		return err
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(logCalls))
+	csi.RegisterIdentityServer(srv, d)
+	switch d.cfg.Mode {
+	case ModeController:
+		csi.RegisterControllerServer(srv, d)
+	case ModeNode:
+		csi.RegisterNodeServer(srv, d)
+	}
+	go func() {
+		<-ctx.Done()
+		srv.GracefulStop()
+	}()
+	log.Printf("heketi-csi %s: %s mode, driver %s, listening on %s", Version, d.cfg.Mode, d.cfg.Name, endpoint)
+	return srv.Serve(lis)
+}
+
+// Listen opens a CSI endpoint; a stale unix socket file is removed first.
+func Listen(endpoint string) (net.Listener, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q: %w", endpoint, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		path := u.Path
+		if path == "" {
+			path = u.Opaque
+		}
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("endpoint %q: removing the old socket: %w", endpoint, err)
+		}
+		return net.Listen("unix", path)
+	case "tcp":
+		return net.Listen("tcp", u.Host)
+	}
+	return nil, fmt.Errorf("endpoint %q: want unix:///path or tcp://host:port", endpoint)
+}
+
+// logCalls logs every call with its outcome, never its secrets or parameters.
+func logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
+	if err != nil {
+		log.Printf("%s: %s (%s)", method, err, time.Since(start).Round(time.Millisecond))
+	} else if !strings.HasPrefix(method, "Probe") && !strings.HasPrefix(method, "Get") {
+		log.Printf("%s: OK (%s)", method, time.Since(start).Round(time.Millisecond))
+	}
+	return resp, err
+}
+
+// client returns the Heketi client for a request: URL from the class parameter, else the
+// secret's resturl, else the --resturl flag; user from the class, else the secret, else the flag;
+// the key only from the secrets.
+func (d *Driver) client(classURL, classUser string, secrets map[string]string) (*heketi.Client, error) {
+	u := classURL
+	if u == "" {
+		u = strings.TrimRight(secrets[SecretRestURL], "/")
+	}
+	if u == "" {
+		u = strings.TrimRight(d.cfg.RestURL, "/")
+	}
+	if u == "" {
+		return nil, status.Error(codes.InvalidArgument, "no Heketi URL: set the class parameter resturl, the secret's resturl or the controller's --resturl")
+	}
+	user := classUser
+	if user == "" {
+		user = secrets[SecretUser]
+	}
+	if user == "" {
+		user = d.cfg.RestUser
+	}
+	key, ok := secrets[SecretKey]
+	if !ok || key == "" {
+		return nil, status.Errorf(codes.InvalidArgument,
+			"the CSI secrets carry no %q: name the Secret with csi.storage.k8s.io/provisioner-secret-name and controller-expand-secret-name (and -namespace) in the StorageClass", SecretKey)
+	}
+	d.mu.Lock()
+	d.lastCred[u] = heketiCredent{user: user, key: []byte(key)}
+	d.mu.Unlock()
+	return heketi.New(u, user, []byte(key)), nil
+}
+
+// knownClient returns a client built from the last credentials a request carried, for calls
+// whose request has no secrets (Probe, ValidateVolumeCapabilities without secrets).
+func (d *Driver) knownClient() *heketi.Client {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if c, ok := d.lastCred[strings.TrimRight(d.cfg.RestURL, "/")]; ok && d.cfg.RestURL != "" {
+		return heketi.New(d.cfg.RestURL, c.user, c.key)
+	}
+	for u, c := range d.lastCred {
+		return heketi.New(u, c.user, c.key)
+	}
+	return nil
+}
+
+// heketiStatus turns a Heketi error into a CSI status whose message names the call and answer.
+func heketiStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok && !isHeketi(err) {
+		return err
+	}
+	var he *heketi.Error
+	if !errors.As(err, &he) {
+		return status.Error(codes.Internal, err.Error())
+	}
+	code := codes.Internal
+	switch {
+	case he.Status == 0:
+		code = codes.Unavailable
+	case he.Status == 401 || he.Status == 403:
+		code = codes.Unauthenticated
+	case he.Status == 404:
+		code = codes.NotFound
+	case he.Status == 400 || he.Status == 422:
+		code = codes.InvalidArgument
+	case he.Status == 409:
+		code = codes.FailedPrecondition
+	case he.Status == 429 || he.Status == 503:
+		code = codes.Unavailable
+	case strings.Contains(he.Body, "No space"):
+		code = codes.ResourceExhausted
+	}
+	return status.Error(code, he.Error())
+}
+
+func isHeketi(err error) bool {
+	var he *heketi.Error
+	return errors.As(err, &he)
+}
+
+// run starts fn as the single operation for key, or joins the one already running, and waits
+// for it or for the request's end, whichever comes first. fn runs under its own deadline
+// (OpTimeout), so a request that gives up leaves it to finish; a retry that comes while it runs
+// is told Aborted (the CSI code for "an operation for this volume is pending").
+func (d *Driver) run(ctx context.Context, key string, fn func(context.Context) (*heketi.Volume, error)) (*heketi.Volume, error) {
+	d.mu.Lock()
+	if op, ok := d.inflight[key]; ok {
+		d.mu.Unlock()
+		select {
+		case <-op.done:
+			// Finished just now: the caller looks again (the result is in the index).
+			return nil, status.Errorf(codes.Aborted, "an operation on %s has just finished; retry", key)
+		default:
+			return nil, status.Errorf(codes.Aborted, "an operation on %s is pending in Heketi", key)
+		}
+	}
+	op := &operation{done: make(chan struct{})}
+	d.inflight[key] = op
+	d.mu.Unlock()
+	go func() {
+		opCtx, cancel := context.WithTimeout(context.Background(), d.cfg.OpTimeout)
+		defer cancel()
+		op.vol, op.err = fn(opCtx)
+		d.mu.Lock()
+		delete(d.inflight, key)
+		d.mu.Unlock()
+		close(op.done)
+	}()
+	select {
+	case <-op.done:
+		return op.vol, op.err
+	case <-ctx.Done():
+		return nil, status.Errorf(codes.DeadlineExceeded, "%s: still running in Heketi; a retry waits for it: %v", key, ctx.Err())
+	}
+}
