@@ -32,6 +32,7 @@ PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 LAB_TOOL = ROOT / "tools" / "lab" / "lab"
 LAB = os.environ.get("DAY2_LAB_NAME", "ghday2")
 DISKS = ("/dev/sdf", "/dev/sdg")
+BINARIES = ROOT / ".cache" / "heketi" / "bin"
 
 
 def inventory(path: Path, nodes: int) -> Path:
@@ -43,14 +44,14 @@ def inventory(path: Path, nodes: int) -> Path:
     hosts = {"node%d" % i: {"ansible_host": "{{ lab_name }}-node%d" % i} for i in range(1, nodes + 1)}
     (path / "hosts.yml").write_text(json.dumps({"all": {
         "vars": {"lab_name": LAB, "ansible_connection": "community.docker.docker",
-                 "ansible_python_interpreter": "/usr/bin/python3",
-                 "heketi_binaries_src": str(ROOT / ".cache" / "heketi" / "bin")},
+                 "ansible_python_interpreter": "/usr/bin/python3"},
         "children": {"glusterfs_servers": {"hosts": hosts}, "heketi": {"hosts": {"node1": {}}}}}}, indent=1))
     return path
 
 
 def play(inv: Path, playbook: str, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
-    cmd = [str(PLAYBOOK), playbook, "-i", str(inv), *args]
+    # group_vars/heketi.yml of inventories/local names the binaries relative to that folder: pass the path
+    cmd = [str(PLAYBOOK), playbook, "-i", str(inv), "-e", "heketi_binaries_src=%s" % BINARIES, *args]
     env = dict(os.environ, LAB_NAME=LAB, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     proc.output = proc.stdout + proc.stderr
@@ -245,7 +246,8 @@ def test_drill_heketi_killed_during_backup(lab):
                 break
         outcomes.append(proc.communicate()[0])
 
-    cmd = [str(PLAYBOOK), "playbooks/backup.yml", "-i", str(inv), "-e", "heketi_maintenance_backup_local_dir=%s" % local]
+    cmd = [str(PLAYBOOK), "playbooks/backup.yml", "-i", str(inv), "-e", "heketi_maintenance_backup_local_dir=%s" % local,
+           "-e", "heketi_binaries_src=%s" % BINARIES]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, LAB_NAME=LAB, ANSIBLE_NOCOLOR="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     thread = threading.Thread(target=killer, args=(proc,))
