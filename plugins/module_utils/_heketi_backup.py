@@ -179,8 +179,8 @@ def _cli(argv):
     except (OSError, BackupError) as e:
         sys.stderr.write('heketi backup failed, earlier backups are untouched: %s\n' % e)
         return 1
-    sys.stdout.write('%s %s%s; rotated out: %s\n' % (path, digest, ' (unchanged)' if skipped else '',
-                                                      ', '.join(removed) or 'none'))
+    note = ' (unchanged)' if skipped else ''
+    sys.stdout.write('%s %s%s; rotated out: %s\n' % (path, digest, note, ', '.join(removed) or 'none'))
     target = conf.get('offhost')
     if target:
         # the same copy kept off-host: scp with the key of the account the timer runs as, no shell
@@ -192,4 +192,4 @@ def _cli(argv):
 
 
 if __name__ == '__main__':
-    sys.exit(_cli(sys.argv[1:]))
+    raise SystemExit(_cli(sys.argv[1:]))

@@ -127,9 +127,9 @@ def plan_removal(topology, device_ids, node_ids=(), zone_checking='none'):
             # space the brick takes on a device (thin pool, metadata), as its device accounts it
             need = int(int(brick.get('size') or 0) * used / data) if used else int(brick.get('size') or 0)
             if size <= 1:
-                problems.append('brick %s of volume %s: the volume has no replica (durability %s); '
-                                'Heketi cannot move its bricks' % (brick['id'], vol.get('name') or vol['id'],
-                                                                  (vol.get('durability') or {}).get('type') or 'none'))
+                kind = (vol.get('durability') or {}).get('type') or 'none'
+                problems.append('brick %s of volume %s: the volume has no replica (durability %s); Heketi cannot '
+                                'move its bricks' % (brick['id'], vol.get('name') or vol['id'], kind))
                 continue
             others = [n for b, n in holders.get(vol['id'], []) if b != brick['id']]
             strict = _zone_strict(vol, zone_checking)
@@ -145,10 +145,9 @@ def plan_removal(topology, device_ids, node_ids=(), zone_checking='none'):
                 if best is None or free[cand['id']] > free[best['id']]:
                     best = cand
             if best is None:
+                zone_note = ' and outside their zones %s (zone checking strict)' % sorted(zones) if strict else ''
                 reason = ('no online device with %d KiB free on an online node outside the %d node(s) holding the '
-                          'other bricks of its set%s' % (need, len(set(others)),
-                                                          ' and outside their zones %s (zone checking strict)'
-                                                          % sorted(zones) if strict else ''))
+                          'other bricks of its set%s' % (need, len(set(others)), zone_note))
                 problems.append('brick %s of volume %s (replica set of %d) on device %s: %s'
                                 % (brick['id'], vol.get('name') or vol['id'], size, dev_id, reason))
                 continue

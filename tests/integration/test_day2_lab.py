@@ -85,6 +85,16 @@ def nodes_by_name(topo: dict) -> dict:
     return {n["hostnames"]["manage"][0]: n for c in topo.get("clusters") or [] for n in c["nodes"]}
 
 
+def udev_links(node: int) -> None:
+    """The /dev/disk/by-id/lvm-pv-uuid-* links udev makes on a real host (the lab containers run no udev).
+
+    Heketi records that alias for each device and its delete runs vgremove/pvremove through it; without the
+    link the delete fails with "No device found for /dev/disk/by-id/lvm-pv-uuid-...".
+    """
+    dexec(node, "mkdir -p /dev/disk/by-id; pvs --noheadings -o pv_name,pv_uuid | while read -r pv uuid; do "
+                "ln -sfn \"$pv\" /dev/disk/by-id/lvm-pv-uuid-$uuid; done")
+
+
 def first_mib(node: int) -> dict:
     return {d: dexec(node, "head -c 1048576 %s | sha256sum" % d).stdout.split()[0] for d in DISKS}
 
@@ -127,6 +137,8 @@ def test_scale_out_by_inventory_change(lab):
 def test_device_and_node_removal_without_bricks(lab):
     inv = lab / "inv"
     dev = next(d for d in nodes_by_name(topology())["node2"]["devices"] if d["name"] == "/dev/sdg")
+    udev_links(2)
+    udev_links(4)
     res = play(inv, "playbooks/replace_device.yml", "-e", "heketi_maintenance_device_node=node2",
                "-e", "heketi_maintenance_device_name=/dev/sdg")
     assert res.returncode == 0, res.output[-4000:]
@@ -198,7 +210,7 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
         subprocess.run(["docker", "exec", "-d", "%s-node1" % LAB, "sh", "-c",
                         "set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli volume create --size=1 "
                         ">/tmp/volcreate.log 2>&1"], check=True)
-        for _ in range(60):
+        for _attempt in range(60):
             if "in-flight: 1" in operations():
                 break
             time.sleep(1)
@@ -211,7 +223,7 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
         assert "Heketi is back in normal mode" in res.output
         assert "normal" in heketi("server", "mode", "get")
         assert dexec(1, "stat -c %Y /usr/local/bin/heketi").stdout == mtime
-        for _ in range(120):
+        for _attempt in range(120):
             if "in-flight: 0" in operations():
                 break
             time.sleep(1)
@@ -262,7 +274,7 @@ def test_drill_heketi_killed_during_backup(lab):
         assert line in dexec(1, "cd /var/lib/heketi/backups && sha256sum *").stdout
     assert not list(local.glob(".*.tmp")) and not dexec(1, "ls -a /var/lib/heketi/backups | grep tmp",
                                                         check=False).stdout
-    for _ in range(30):  # systemd brings Heketi back
+    for _attempt in range(30):  # systemd brings Heketi back
         if dexec(1, "python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8080/hello\")'",
                  check=False).returncode == 0:
             break

@@ -39,8 +39,8 @@ def device(server, node, name):
 
 
 def volume(server, size=1, replica=3):
-    return server.call("POST", "/volumes", {"size": size, "durability": {"type": "replicate",
-                                                                          "replicate": {"replica": replica}}})
+    durability = {"type": "replicate", "replicate": {"replica": replica}}
+    return server.call("POST", "/volumes", {"size": size, "durability": durability})
 
 
 def brick_devices(server):
@@ -165,8 +165,9 @@ def test_zone_checking_strict_refuses_a_same_zone_move(heketi_server, run_module
     """4 nodes, zones 1,2,3,3: with strict zones a brick of zone 1 cannot go to zone 3 (already in the set)."""
     heketi_server.load(topo(3, devices=("/dev/sdf",), zones={1: 1, 2: 2, 3: 3}))
     volume(heketi_server)
+    cluster = heketi_server.state()["clusters"][0]["id"]
     heketi_server.call("POST", "/nodes", {"zone": 3, "hostnames": {"manage": ["node4"], "storage": ["10.0.0.4"]},
-                                         "cluster": heketi_server.state()["clusters"][0]["id"]})
+                                          "cluster": cluster})
     heketi_server.call("POST", "/devices", {"name": "/dev/sdf", "node": node_by_name(heketi_server, "node4")["id"]})
     args = dict(heketi_server.auth(), node="node1", name="/dev/sdf", state="removed")
     ok = run_module("heketi_device", args, check=True)
@@ -200,7 +201,7 @@ def test_device_room_check_counts_free_space(heketi_server, run_module):
     assert [(m["from_device"], m["to_device"]) for m in plan["moves"]] == [(full["id"], other["id"])]
     # fill the sibling device with bricks of other volumes until the brick no longer fits
     heketi_server.call("POST", "/devices/%s/state" % full["id"], {"state": "offline"})
-    for _ in range(4):
+    for _attempt in range(4):
         volume(heketi_server, size=100)
     assert device(heketi_server, "node1", other["name"])["storage"]["free"] < 100 * 1024 * 1024
     refused = run_module("heketi_device", dict(heketi_server.auth(), id=full["id"], state="removed"))
@@ -214,7 +215,7 @@ def test_removal_that_heketi_cannot_finish_loses_nothing(heketi_server, run_modu
     volume(heketi_server)
     dev_id = next(iter(brick_devices(heketi_server)))
     args = dict(heketi_server.auth(), id=dev_id, state="removed")
-    for _ in range(2):
+    for _attempt in range(2):
         res = run_module("heketi_device", args)
         assert res.get("failed") and res["status"] == 500 and "Id not found" in res["msg"], res
         dev = heketi_server.get("/devices/" + dev_id)
@@ -243,9 +244,8 @@ def test_node_absent_devices_first_then_node(heketi_server, run_module):
     heketi_server.load(topo(3))
     volume(heketi_server)
     cluster = heketi_server.state()["clusters"][0]["id"]
-    node4 = heketi_server.call("POST", "/nodes", {"zone": 1, "hostnames": {"manage": ["node4"],
-                                                                         "storage": ["10.0.0.4"]},
-                                                  "cluster": cluster})
+    hostnames = {"manage": ["node4"], "storage": ["10.0.0.4"]}
+    node4 = heketi_server.call("POST", "/nodes", {"zone": 1, "hostnames": hostnames, "cluster": cluster})
     for name in ("/dev/sdf", "/dev/sdg"):
         heketi_server.call("POST", "/devices", {"name": name, "node": node4["id"]})
     before = heketi_server.state()
