@@ -121,3 +121,26 @@ def test_mode_local_client_and_back(pool, run_module):
     back = run_module("heketi_mode", dict(pool.auth(), state="normal"))
     assert not back.get("failed") and back["mode"] == "normal" and back["changed"] is True
     assert run_module("heketi_mode", dict(pool.auth(), state="normal"))["changed"] is False
+
+
+def test_timer_command_backs_up_without_ansible(pool, tmp_path):
+    """The file the backup timer runs (plugins/module_utils/_heketi_backup.py), as systemd runs it: plain python3."""
+    import json
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "module_utils", "_heketi_backup.py")
+    conf = tmp_path / "backup.json"
+    conf.write_text(json.dumps({"url": pool.url, "heketi_config": str(pool.config_path),
+                                "dest": str(tmp_path / "t"), "keep": 2}))
+    env = {"PATH": os.environ["PATH"]}  # no PYTHONPATH: no Ansible on the path
+    for _attempt in range(2):
+        run = subprocess.run(["/usr/bin/python3", script, "--config", str(conf)], env=env, capture_output=True,
+                             text=True, check=False)
+        assert run.returncode == 0, run.stderr
+    assert "(unchanged)" in run.stdout and len(files(tmp_path / "t")) == 2
+    check = subprocess.run(["sha256sum", "-c", files(tmp_path / "t")[1]], cwd=tmp_path / "t",
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0
+    pool.kill()
+    dead = subprocess.run(["/usr/bin/python3", script, "--config", str(conf)], env=env, capture_output=True,
+                          text=True, check=False)
+    assert dead.returncode == 1 and "earlier backups are untouched" in dead.stderr
+    assert len(files(tmp_path / "t")) == 2
