@@ -195,11 +195,11 @@ def operations() -> str:
     return heketi("server", "operations", "info").lower()
 
 
-SLOW_LVCREATE = r"""p=$(command -v lvcreate); mv "$p" "$p.real"; printf '#!/bin/sh\nsleep 40\nexec %s.real "$@"\n' "$p" > "$p"; chmod 755 "$p" """
+SLOW_LVCREATE = r"""p=$(command -v lvcreate); mv "$p" "$p.real"; printf '#!/bin/sh\nsleep 150\nexec %s.real "$@"\n' "$p" > "$p"; chmod 755 "$p" """
 
 
 def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
-    """A volume create kept in flight (lvcreate made slow on the nodes; it then fails, as lvcreate does here
+    """A volume create kept in flight (lvcreate made slow, 150 s, on the nodes; it then fails, as lvcreate does here
     without device-mapper): upgrade.yml refuses after its bound, Heketi is back in normal mode, nothing was
     installed; once the operation is over the upgrade runs (same binaries), restarts Heketi and verifies."""
     inv = lab / "inv"
@@ -223,7 +223,7 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
         assert "Heketi is back in normal mode" in res.output
         assert "normal" in heketi("server", "mode", "get")
         assert dexec(1, "stat -c %Y /usr/local/bin/heketi").stdout == mtime
-        for _attempt in range(120):
+        for _attempt in range(300):
             if "in-flight: 0" in operations():
                 break
             time.sleep(1)
