@@ -15,6 +15,7 @@ description:
   - Returns the clusters, the nodes with their zones, hostnames, tags and state, the devices with their
     sizes, state and brick counts, and the volumes with their size, durability and mount point.
   - Also returns the same data nested as C(heketi-cli topology info --json) prints it, and a summary with totals.
+  - And the operations Heketi has in flight or pending, its maintenance state, and its database consistency report.
   - Heketi gives clusters, nodes and devices to the V(admin) user only, so O(user) must be V(admin).
 author:
   - glusterfs.heketi developers (@glusterfs)
@@ -23,6 +24,17 @@ options:
     description:
       - Read every volume's details (one request per volume).
       - With V(false), RV(volumes) is empty and the clusters list only the volume ids.
+    type: bool
+    default: true
+  include_operations:
+    description:
+      - Read the operations summary (C(GET /operations)) and the maintenance state (C(GET /admin)) into RV(operations)
+        and RV(admin_state).
+    type: bool
+    default: true
+  include_db_check:
+    description:
+      - Read Heketi's database consistency report (C(GET /db/check)) into RV(db_check).
     type: bool
     default: true
 extends_documentation_fragment:
@@ -46,9 +58,11 @@ EXAMPLES = r'''
     key: "{{ heketi_admin_key }}"
   register: heketi
 
-- name: Every node of the seed is known, each with its two devices
+- name: Every node of the seed is known, each with its two devices, and the database is consistent
   ansible.builtin.assert:
     that:
+      - heketi.db_check.totalinconsistencies == 0
+      - heketi.operations.in_flight == 0
       - heketi.summary.nodes == 4
       - heketi.summary.devices == 8
       - heketi.devices | selectattr('state', 'ne', 'online') | list | length == 0
@@ -187,6 +201,28 @@ topology:
   returned: success
   type: dict
   sample: {"clusters": [{"id": "8d1e3b54b1c44b3c9e1c0c7fbbfd4b1a", "file": true, "block": true, "nodes": [], "volumes": []}]}
+operations:
+  description:
+    - Heketi's operations summary (C(GET /operations)). C(in_flight) counts the operations running now; C(total) the
+      pending operations recorded in the database, of which C(new), C(stale) (left by a restart) and C(failed).
+  returned: when O(include_operations=true)
+  type: dict
+  sample: {"total": 0, "in_flight": 0, "stale": 0, "failed": 0, "new": 0}
+admin_state:
+  description:
+    - The server's maintenance state (C(GET /admin)), V(normal), V(read-only) or V(local-client).
+    - Heketi 10.3 refuses every write in V(read-only), C(POST /admin) included; only a restart returns it to normal.
+  returned: when O(include_operations=true)
+  type: str
+  sample: normal
+db_check:
+  description:
+    - Heketi's database consistency report (C(GET /db/check)), one entry per kind (C(clusters), C(volumes), C(bricks),
+      C(nodes), C(devices), C(blockvolumes), C(dbattributes), C(pendingoperations)) with C(total), C(ok), C(notok),
+      C(pending) and C(inconsistencies), plus C(totalinconsistencies).
+  returned: when O(include_db_check=true)
+  type: dict
+  sample: {"totalinconsistencies": 0, "nodes": {"total": 4, "ok": 4, "notok": 0, "pending": 0, "inconsistencies": null}}
 summary:
   description: Counts and total sizes (KiB) over all devices.
   returned: success
@@ -256,11 +292,18 @@ def collect(client, include_volumes=True):
 
 def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
-    argument_spec.update(include_volumes=dict(type='bool', default=True))
+    argument_spec.update(include_volumes=dict(type='bool', default=True),
+                         include_operations=dict(type='bool', default=True),
+                         include_db_check=dict(type='bool', default=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
         client = HeketiClient.from_module(module)
         result = collect(client, include_volumes=module.params['include_volumes'])
+        if module.params['include_operations']:
+            result['operations'] = client.get('/operations') or {}
+            result['admin_state'] = (client.get('/admin') or {}).get('state')
+        if module.params['include_db_check']:
+            result['db_check'] = client.get('/db/check') or {}
     except HeketiError as e:
         module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
     module.exit_json(changed=False, **result)

@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: heketi_backup
+short_description: Back up Heketi's database from the running server, checksummed and rotated
+version_added: 1.0.0
+description:
+  - Takes a consistent copy of the live Heketi database (C(GET /backup/db), a bolt transaction's snapshot) and writes
+    it into O(dest) as C(<prefix><UTC time>.db), with C(<file>.sha256) beside it in C(sha256sum -c) format.
+  - The copy is written to a temporary file, synced and checked to be a bolt database before it is renamed into
+    place; a backup interrupted by any failure (Heketi killed, the connection lost, the disk full) leaves every earlier
+    backup as it was.
+  - When the newest backup already holds the same bytes, no new file is written (V(changed=false)).
+  - Then keeps the newest O(keep) backups of O(prefix) in O(dest) and deletes the older ones.
+  - With O(backup=false) only verifies and rotates O(dest) (no request to Heketi), for example on the controller after
+    fetching the file there.
+  - Needs O(user=admin).
+author:
+  - glusterfs.heketi developers (@glusterfs)
+options:
+  dest:
+    description:
+      - Folder holding the backups; created (mode 0700) when missing. Files are written with mode 0600.
+    type: path
+    required: true
+  prefix:
+    description:
+      - Start of the backup file names.
+    type: str
+    default: heketi-
+  keep:
+    description:
+      - Number of backups kept in O(dest); older ones (by the time stamp in their name) are deleted.
+    type: int
+    default: 7
+  backup:
+    description:
+      - Take a new backup. With V(false), only verify the newest backup's checksum and rotate O(dest).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - glusterfs.heketi.heketi
+  - glusterfs.heketi.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the database from Heketi and reports whether a new file would be written; writes and deletes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - A rerun without a change in Heketi's database writes no new file.
+seealso:
+  - module: glusterfs.heketi.heketi_info
+'''
+
+EXAMPLES = r'''
+- name: Back up Heketi's database on the Heketi host, keep 14
+  glusterfs.heketi.heketi_backup:
+    url: http://127.0.0.1:8080
+    key: "{{ heketi_admin_key }}"
+    dest: /var/lib/heketi/backups
+    keep: 14
+  register: backup
+
+- name: Keep the same file on the controller
+  ansible.builtin.fetch:
+    src: "{{ backup.path }}"
+    dest: backups/{{ inventory_hostname }}/
+    flat: true
+
+- name: Rotate the controller's copies (no request to Heketi)
+  glusterfs.heketi.heketi_backup:
+    dest: backups/{{ inventory_hostname }}
+    backup: false
+    keep: 30
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+path:
+  description: The newest backup (the one written, or the existing one holding the same bytes).
+  returned: success, unless O(backup=false) and O(dest) holds no backup
+  type: str
+  sample: /var/lib/heketi/backups/heketi-20261201T101500Z.db
+sha256:
+  description: SHA-256 of RV(path).
+  returned: when RV(path) is returned
+  type: str
+size:
+  description: Size of the database copy in bytes.
+  returned: when RV(path) is returned
+  type: int
+written:
+  description: Whether a new backup file was written (or would be, in check mode).
+  returned: success
+  type: bool
+removed:
+  description: Older backups deleted by the rotation (or to be deleted, in check mode).
+  returned: success
+  type: list
+  elements: str
+kept:
+  description: The backups in O(dest) after the task, oldest first.
+  returned: success
+  type: list
+  elements: str
+'''
+
+import hashlib
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
+    HEKETI_ARGUMENT_SPEC,
+    HeketiClient,
+    HeketiError,
+)
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_backup import (
+    BackupError,
+    backups,
+    is_bolt,
+    rotate,
+    verify,
+    write,
+)
+
+
+def fetch(client):
+    """The raw bytes of GET /backup/db (the shared client decodes bodies as text)."""
+    status, _headers, raw = client._raw('GET', '/backup/db')
+    if status != 200:
+        raise client._error('GET', '/backup/db', status, raw)
+    return raw
+
+
+def run(module):
+    p = module.params
+    dest = p['dest']
+    result = {'changed': False, 'written': False, 'removed': []}
+    if p['backup']:
+        data = fetch(HeketiClient.from_module(module))
+        digest = hashlib.sha256(data).hexdigest()
+        if not is_bolt(data):
+            raise BackupError('Heketi answered GET /backup/db with %d bytes that are not a bolt database' % len(data))
+        if module.check_mode:
+            existing = backups(dest, p['prefix'])
+            same = False
+            if existing:
+                try:
+                    same = verify(existing[-1]) == digest
+                except BackupError:
+                    same = False
+            result.update(written=not same, sha256=digest, size=len(data))
+            if same:
+                result['path'] = existing[-1]
+        else:
+            path, digest, skipped = write(dest, data, p['prefix'])
+            result.update(path=path, sha256=digest, size=len(data), written=not skipped)
+    else:
+        existing = backups(dest, p['prefix'])
+        if existing:
+            result.update(path=existing[-1], sha256=verify(existing[-1]), size=os.path.getsize(existing[-1]))
+    current = backups(dest, p['prefix'])
+    if module.check_mode:
+        count = len(current) + (1 if result['written'] else 0)
+        result['removed'] = current[:max(0, count - p['keep'])]
+    else:
+        result['removed'] = rotate(dest, p['keep'], p['prefix'])
+    result['kept'] = [b for b in backups(dest, p['prefix']) if b not in result['removed']]
+    result['changed'] = bool(result['written'] or result['removed'])
+    return result
+
+
+def main():
+    argument_spec = dict(HEKETI_ARGUMENT_SPEC)
+    argument_spec.update(
+        dest=dict(type='path', required=True),
+        prefix=dict(type='str', default='heketi-'),
+        keep=dict(type='int', default=7),
+        backup=dict(type='bool', default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    if p['keep'] < 1:
+        module.fail_json(msg='keep: must be at least 1, got %s' % p['keep'])
+    if not p['prefix'] or '/' in p['prefix']:
+        module.fail_json(msg='prefix: must be a non-empty file name start without "/", got %r' % p['prefix'])
+    if p['backup'] and p['user'] not in (None, 'admin'):
+        module.fail_json(msg="user: Heketi gives its database to the admin user only, got %r" % p['user'])
+    try:
+        result = run(module)
+    except (HeketiError, BackupError, OSError) as e:
+        module.fail_json(msg=str(e), status=getattr(e, 'status', None), exception=traceback.format_exc())
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
