@@ -14,7 +14,7 @@ options:
     description:
       - URL of the Heketi server, for example V(http://heketi.example.com:8080).
       - If not set, the value of the E(HEKETI_CLI_SERVER) environment variable is used; one of both is required.
-      - A URL carrying a user name or password (C(user:password@host)) is refused: the key would be echoed in
+      - A URL carrying a user name or password (C(user:password@host)) is refused, since the key would be echoed in
         messages. Give O(user) and O(key) instead.
     type: str
     aliases: [server]

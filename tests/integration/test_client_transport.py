@@ -11,10 +11,8 @@ import pytest
 def test_missing_key_is_refused_before_any_request(heketi_server, run_module, module):
     args = {"url": heketi_server.url}
     if module == "heketi_topology":
-        args["topology"] = {"clusters": [{"nodes": [{"node": {"hostnames": {"manage": ["n1.test"],
-                                                                          "storage": ["192.0.2.1"]},
-                                                            "zone": 1},
-                                                   "devices": ["/dev/sdb"]}]}]}
+        node = {"hostnames": {"manage": ["n1.test"], "storage": ["192.0.2.1"]}, "zone": 1}
+        args["topology"] = {"clusters": [{"nodes": [{"node": node, "devices": ["/dev/sdb"]}]}]}
     if module == "heketi_volume":
         args.update(name="v1", size=1)
     mark = heketi_server.mark()
