@@ -14,6 +14,8 @@ options:
     description:
       - URL of the Heketi server, for example V(http://heketi.example.com:8080).
       - If not set, the value of the E(HEKETI_CLI_SERVER) environment variable is used; one of both is required.
+      - A URL carrying a user name or password (C(user:password@host)) is refused, since the key would be echoed in
+        messages. Give O(user) and O(key) instead.
     type: str
     aliases: [server]
   user:
@@ -26,8 +28,11 @@ options:
   key:
     description:
       - The secret of O(user), as set in C(jwt.admin.key) or C(jwt.user.key) of C(heketi.json).
-      - If not set, the value of the E(HEKETI_CLI_KEY) environment variable is used.
-      - Never logged.
+      - If not set, the value of the E(HEKETI_CLI_KEY) environment variable is used. Without a key the module
+        fails before sending any request.
+      - Never logged. Give it from Ansible Vault as this option; setting E(HEKETI_CLI_KEY) through a task's
+        C(environment) keyword puts the key into the environment of the remote command, where C(ps) and
+        C(-vvv) output can show it.
     type: str
     aliases: [secret]
   validate_certs:
@@ -37,7 +42,10 @@ options:
     default: true
   ca_path:
     description:
-      - PEM file of the certificate authority that signed the server's certificate.
+      - PEM file of the certificate authority that signed the server's certificate, on the host the module runs on.
+        With the C(glusterfs.heketi.heketi) role's C(heketi_tls) it is C(/etc/heketi/tls/ca.crt) on the Heketi host.
+      - If not set, the value of the E(HEKETI_CLI_CA_PATH) environment variable is used (the heketi role's
+        C(/etc/heketi/heketi-cli.env) sets it); without either the system's trust store is used.
       - Heketi is reached directly; proxies set in the environment (C(http_proxy), C(https_proxy)) are not used.
     type: path
   timeout:
@@ -47,6 +55,10 @@ options:
     type: int
     default: 600
 notes:
+  - Answers larger than 16 MiB (C(MAX_RESPONSE_BYTES) of the client), JSON nested deeper than 64 levels and a
+    successful answer that is not a JSON object are refused with an error naming the request.
+  - A POST or DELETE is never sent twice. When the connection breaks after one was sent, the module fails
+    saying so (Heketi may have made the change); check the state and run again. Only a GET is sent again.
   - Every request is signed with its own short-lived HS256 JSON Web Token (claims C(iss), C(iat), C(exp), C(qsh)),
     so the clocks of the controller (or the host the module runs on) and the Heketi server must agree within two minutes.
 '''

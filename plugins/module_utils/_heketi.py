@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import select
 import threading
 import time
 from urllib.parse import urlsplit
@@ -40,9 +41,17 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 # redirects itself. Proxies from the environment (http_proxy, https_proxy) are not used: Heketi
 # is reached directly.
 
-# Errors that mean a kept-alive connection was closed by the server while idle: the request did
-# not reach it, so it is sent again once on a new connection (as Go's own client does).
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+# Errors that mean a kept-alive connection broke under a request. The request may have been read
+# by the server before the connection broke, so only a GET is sent again (once, on a new connection);
+# a POST or DELETE is never sent twice: the error says the change may have been made. A connection
+# the server closed while it was idle is found before anything is sent on it (_dropped) and replaced.
+_BROKEN = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+# The largest answer read from Heketi (bytes). Heketi's largest answers (a cluster's volume list, a
+# volume with its bricks) are kilobytes; a bigger body is refused instead of being held in memory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# The deepest nesting of a JSON answer accepted (Heketi's own answers nest less than 10 levels).
+MAX_JSON_DEPTH = 64
 
 USER_AGENT = 'glusterfs.heketi'
 
@@ -52,7 +61,7 @@ HEKETI_ARGUMENT_SPEC = dict(
     user=dict(type='str', default='admin', fallback=(env_fallback, ['HEKETI_CLI_USER'])),
     key=dict(type='str', no_log=True, aliases=['secret'], fallback=(env_fallback, ['HEKETI_CLI_KEY'])),
     validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
+    ca_path=dict(type='path', fallback=(env_fallback, ['HEKETI_CLI_CA_PATH'])),
     timeout=dict(type='int', default=600),
 )
 
@@ -117,16 +126,63 @@ def _server_text(body):
     return text
 
 
-def _decode(body, content_type):
-    if not body:
+def _depth(value):
+    """Nesting depth of a decoded JSON value (iterative: no recursion limit is reached)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _decode(body):
+    """The JSON object of a 2xx answer (None when empty); ValueError saying why it is not one."""
+    if not body or not body.strip():
         return None
     text = to_text(body, errors='surrogate_or_replace')
-    if 'json' in (content_type or '') or text.lstrip()[:1] in ('{', '['):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text.strip()
-    return text.strip()
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError('its JSON is nested deeper than %d levels' % MAX_JSON_DEPTH)
+    except ValueError as e:
+        raise ValueError('it is not JSON (%s): %.200s' % (to_native(e), text.strip()))
+    if not isinstance(data, dict):
+        raise ValueError('it is JSON but not an object (a %s): %.200s' % (type(data).__name__, text.strip()))
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise ValueError('its JSON is nested deeper than %d levels' % MAX_JSON_DEPTH)
+    return data
+
+
+def _dropped(conn):
+    """Whether an idle kept-alive connection is closed (or has unexpected data waiting)."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, dummy, dummy = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_body(resp):
+    """The body of ``resp``, at most MAX_RESPONSE_BYTES; _TooLarge beyond."""
+    length = resp.getheader('Content-Length')
+    if length and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
+        raise _TooLarge(int(length))
+    raw = resp.read(MAX_RESPONSE_BYTES + 1)
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise _TooLarge(None)
+    return raw
 
 
 class HeketiClient(object):
@@ -137,6 +193,10 @@ class HeketiClient(object):
             raise HeketiError('url: the Heketi server URL is required (option url or environment HEKETI_CLI_SERVER)')
         url = to_text(url).strip()
         parts = urlsplit(url)
+        if '@' in parts.netloc:
+            # Checked first and never echoed: the URL holds a password.
+            raise HeketiError('url: must not carry a user name or password (user:password@host); '
+                              'give the user and key with the options user and key instead')
         if parts.scheme not in ('http', 'https') or not parts.netloc:
             raise HeketiError('url: must be an http:// or https:// URL such as http://heketi.example.com:8080, got %r' % url)
         if parts.query or parts.fragment:
@@ -147,6 +207,9 @@ class HeketiClient(object):
             raise HeketiError('url: %s in %r' % (to_native(e), url))
         if not parts.hostname:
             raise HeketiError('url: must name a host, got %r' % url)
+        if not key:
+            raise HeketiError('key: no key was given for user %r (option key, or environment HEKETI_CLI_KEY); '
+                              'Heketi refuses every request without it' % (user or 'admin'))
         self.url = url.rstrip('/')
         self._prefix = parts.path.rstrip('/')
         self._https = parts.scheme == 'https'
@@ -166,6 +229,13 @@ class HeketiClient(object):
     @classmethod
     def from_module(cls, module, request_timeout=30):
         p = module.params
+        try:
+            userinfo = urlsplit(to_text(p.get('url') or '')).netloc.rpartition('@')[0]
+        except ValueError:
+            userinfo = ''
+        if userinfo:
+            # The URL is refused below; its credentials are masked in the module's result too.
+            module.no_log_values.update(part for part in (userinfo, userinfo.partition(':')[2]) if part)
         return cls(p.get('url'), p.get('user'), p.get('key'),
                    validate_certs=p.get('validate_certs', True),
                    ca_path=p.get('ca_path'),
@@ -200,10 +270,17 @@ class HeketiClient(object):
         return self._context
 
     def _connection(self):
-        """An idle kept-alive connection, or a new one; second value: whether it was used before."""
+        """An idle kept-alive connection, or a new one; second value: whether it was used before.
+
+        An idle connection the server has closed (or that has unexpected data waiting) is dropped
+        before anything is sent on it, so a request is never written to a dead connection.
+        """
         with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
+            while self._idle:
+                conn = self._idle.pop()
+                if not _dropped(conn):
+                    return conn, True
+                conn.close()
         return self._connection_new()
 
     def close(self):
@@ -216,17 +293,25 @@ class HeketiClient(object):
     def _exchange(self, method, full_path, data, headers):
         """Send one request on a kept-alive connection; returns (status, headers, raw body).
 
-        Redirects are returned as they are, never followed. A kept-alive connection the server
-        closed while it was idle is replaced once.
+        Redirects are returned as they are, never followed. When a kept-alive connection breaks
+        under a GET, the GET is sent once more on a new connection; a POST or DELETE is never sent
+        twice (the server may have read it): the HeketiError says so.
         """
         conn, reused = self._connection()
         while True:
             try:
                 conn.request(method, full_path, body=data, headers=headers)
                 resp = conn.getresponse()
-                raw = resp.read()
-            except _STALE:
+                raw = _read_body(resp)
+            except _BROKEN as e:
                 conn.close()
+                if method not in ('GET', 'HEAD'):
+                    raise HeketiError(
+                        'The connection to the Heketi server at %s broke after %s %s was sent (%s); it is not '
+                        'sent again, since Heketi may have received it and made the change: check the state '
+                        '(for example with glusterfs.heketi.heketi_info) and run again'
+                        % (self.url, method, full_path[len(self._prefix):], to_native(e) or type(e).__name__),
+                        url=self.url + full_path[len(self._prefix):], method=method, path=full_path[len(self._prefix):])
                 if not reused:
                     raise
                 conn, reused = self._connection_new()
@@ -276,6 +361,10 @@ class HeketiClient(object):
             return self._exchange(method, full_path, data, headers)
         except HeketiError:
             raise
+        except _TooLarge:
+            raise HeketiError('Heketi at %s answered %s %s with more than %d bytes; refused (the bound is '
+                              'MAX_RESPONSE_BYTES of the client)' % (self.url, method, path, MAX_RESPONSE_BYTES),
+                              url=url, method=method, path=path)
         except OSError as e:  # refused, timed out, TLS (certificate) errors, reset
             raise HeketiError('Cannot reach the Heketi server at %s (%s %s): %s'
                               % (self.url, method, path, to_native(e) or type(e).__name__),
@@ -299,6 +388,15 @@ class HeketiClient(object):
             msg = 'Heketi at %s answered HTTP %s to %s %s: %s' % (
                 self.url, status, method, path, text or 'no message')
         return HeketiError(msg, status=status, url=url, method=method, path=path, body=text)
+
+    def _json(self, method, path, status, raw):
+        """The JSON object of a 2xx answer, or a HeketiError naming the request."""
+        try:
+            return _decode(raw)
+        except ValueError as e:
+            raise HeketiError('Heketi at %s answered %s %s with HTTP %s, but %s'
+                              % (self.url, method, path, status, to_native(e)),
+                              status=status, url=self.url + path, method=method, path=path)
 
     def _location_path(self, location):
         """Turn a Location header (relative or absolute) into a path below the base URL."""
@@ -335,19 +433,19 @@ class HeketiClient(object):
         if status == 202:
             location = headers.get('Location') if headers is not None else None
             if not location:
-                return status, _decode(raw, headers.get('Content-Type') if headers is not None else None)
+                return status, self._json(method, path, status, raw)
             return self._wait(method, path, self._location_path(location), deadline)
         if status == 303:
             location = headers.get('Location')
             return self._follow(self._location_path(location))
         if 200 <= status < 300:
-            return status, _decode(raw, headers.get('Content-Type') if headers is not None else None)
+            return status, self._json(method, path, status, raw)
         raise self._error(method, path, status, raw)
 
     def _follow(self, path):
         status, headers, raw = self._raw('GET', path)
         if 200 <= status < 300:
-            return status, _decode(raw, headers.get('Content-Type'))
+            return status, self._json('GET', path, status, raw)
         raise self._error('GET', path, status, raw)
 
     def _wait(self, method, path, queue_path, deadline):
@@ -368,7 +466,7 @@ class HeketiClient(object):
             if status == 204:
                 return status, None
             if status == 200:
-                return status, _decode(raw, headers.get('Content-Type'))
+                return status, self._json('GET', queue_path, status, raw)
             if status == 500:
                 text = _server_text(raw)
                 raise HeketiError('Heketi at %s failed %s %s: %s' % (self.url, method, path, text or 'no message'),

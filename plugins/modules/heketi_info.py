@@ -74,14 +74,16 @@ EXAMPLES = r'''
   loop_control:
     label: "{{ item.id }}"
 
-# The connection can come from the environment, as for heketi-cli.
-- name: Read the clusters only, connection from HEKETI_CLI_SERVER / HEKETI_CLI_USER / HEKETI_CLI_KEY
+# The key as the option key, from Ansible Vault (group_vars/all/vault.yml: heketi_admin_key: !vault ...).
+# Not through the task's environment: HEKETI_CLI_KEY set with `environment:` lands in the remote command's
+# environment, where ps and -vvv output show it. HEKETI_CLI_* are for what is already in the environment
+# (an AWX credential, a shell that sourced /etc/heketi/heketi-cli.env).
+- name: Read the clusters only
   glusterfs.heketi.heketi_info:
+    url: http://127.0.0.1:8080
+    user: admin
+    key: "{{ heketi_admin_key }}"
     include_volumes: false
-  environment:
-    HEKETI_CLI_SERVER: http://127.0.0.1:8080
-    HEKETI_CLI_USER: admin
-    HEKETI_CLI_KEY: "{{ heketi_admin_key }}"
   register: heketi_clusters
 '''
 

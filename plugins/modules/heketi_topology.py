@@ -159,9 +159,12 @@ EXAMPLES = r'''
                 zone: 1
               devices: [/dev/sdf, /dev/sdg]
 
-# Tags, device objects and cluster flags; server and key from the environment.
+# Tags, device objects and cluster flags. The key from Ansible Vault as the option key (not through the
+# task's environment, which would put it into the remote command's environment, visible in ps and -vvv).
 - name: Load a tagged topology with a file-only cluster
   glusterfs.heketi.heketi_topology:
+    url: http://heketi.example.com:8080
+    key: "{{ heketi_admin_key }}"
     topology:
       clusters:
         - file: true
@@ -180,9 +183,6 @@ EXAMPLES = r'''
                   destroydata: false
                   tags:
                     disk: ssd
-  environment:
-    HEKETI_CLI_SERVER: http://heketi.example.com:8080
-    HEKETI_CLI_KEY: "{{ heketi_admin_key }}"
 
 - name: Preview what a load would change
   glusterfs.heketi.heketi_topology:

@@ -124,14 +124,15 @@ EXAMPLES = r'''
     clusters:
       - "{{ heketi.clusters[0].id }}"
 
-- name: Remove the smoke-test volume, connection from the environment
+# The key from Ansible Vault as the option key; never through the task's environment (HEKETI_CLI_KEY
+# there ends up in the remote command's environment, visible in ps and -vvv output).
+- name: Remove the smoke-test volume
   glusterfs.heketi.heketi_volume:
+    url: http://192.168.1.113:8080
+    user: admin
+    key: "{{ heketi_admin_key }}"
     name: smoke
     state: absent
-  environment:
-    HEKETI_CLI_SERVER: http://192.168.1.113:8080
-    HEKETI_CLI_USER: admin
-    HEKETI_CLI_KEY: "{{ heketi_admin_key }}"
 '''
 
 RETURN = r'''

@@ -7,11 +7,20 @@ real Heketi server under systemd on node1, node2 a storage node for the SSH trus
 - Weak JWT keys already in /etc/heketi/heketi.json (the seed's admin@123, the samples' "My Secret",
   one key for admin and user) are replaced: both keys new and different, the old key refused (401)
   by the real server, the replacement reported without printing a key.
+- The systemd unit is sandboxed; heketi.db and its folder are heketi-only (0600/0700), repaired.
+- Heketi's key is authorized with restrict,from=<the Heketi host>: no pty, refused from elsewhere; a bad
+  from= entry stops the run before anything changes; the non-root sudo user still works.
+- TLS with the role's own CA: https only, every consumer (the /hello wait, heketi-cli's environment
+  file) follows, and a rerun changes nothing and keeps the CA and the certificate.
+- Host keys: /etc/heketi/known_hosts holds each node's keys as Ansible read them, Heketi is started with
+  SSH_KNOWN_HOSTS, and the topology role's reach check names a node whose host key changed.
 """
 from __future__ import annotations
 
 import json
+import hashlib
 import os
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -47,14 +56,14 @@ class Lab:
                          HEKETI_BOX).stdout.strip()
         self.runs = 0
 
-    def run_role(self, *args, extra_vars=None):
-        """ansible-playbook of playbooks/heketi.yml on this lab; returns the CompletedProcess (+ .output)."""
+    def run_role(self, *args, extra_vars=None, playbook="playbooks/heketi.yml"):
+        """ansible-playbook of a stage playbook on this lab; returns the CompletedProcess (+ .output)."""
         self.runs += 1
         evars = {"heketi_binaries_src": str(REPO_ROOT / ".cache" / "heketi" / "bin")}
         evars.update(extra_vars or {})
         vfile = self.tmp / ("vars%02d.json" % self.runs)
         vfile.write_text(json.dumps(evars))
-        cmd = [str(PLAYBOOK), "playbooks/heketi.yml", "-i", str(self.inventory), "-e", "@%s" % vfile, *args]
+        cmd = [str(PLAYBOOK), playbook, "-i", str(self.inventory), "-e", "@%s" % vfile, *args]
         env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=1800)
         proc.output = proc.stdout + proc.stderr
@@ -63,12 +72,17 @@ class Lab:
     def config(self):
         return json.loads(dexec("cat /etc/heketi/heketi.json").stdout)
 
-    def status(self, path, user, key, method="GET"):
-        """Status the real server gives a request signed with ``key``."""
-        req = urllib.request.Request("http://%s:8080%s" % (self.ip, path), method=method)
+    def status(self, path, user, key, method="GET", scheme="http", cafile=None):
+        """Status the real server gives a request signed with ``key`` (https: verified with ``cafile``)."""
+        req = urllib.request.Request("%s://%s:8080%s" % (scheme, self.ip, path), method=method)
         req.add_header("Authorization", "bearer " + token(method, path, user, key))
+        opener = _OPENER
+        if scheme == "https":
+            context = ssl.create_default_context(cafile=cafile)
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                 urllib.request.HTTPSHandler(context=context))
         try:
-            with _OPENER.open(req, timeout=15) as resp:
+            with opener.open(req, timeout=15) as resp:
                 return resp.status
         except urllib.error.HTTPError as err:
             return err.code
@@ -142,3 +156,170 @@ def test_weak_jwt_keys_on_the_host_are_replaced(lab, case):
         assert key not in proc.output
     # heketi-cli's root-only environment file follows.
     assert "HEKETI_CLI_KEY=%s\n" % new_admin in dexec("cat /etc/heketi/heketi-cli.env").stdout
+
+
+# ---------------------------------------------------------------------- systemd unit, database modes
+def unit_properties(*names):
+    out = dexec("systemctl show heketi " + " ".join("-p " + n for n in names)).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def test_unit_is_sandboxed_and_heketi_runs(lab):
+    props = unit_properties("ActiveState", "ProtectSystem", "PrivateDevices", "CapabilityBoundingSet",
+                            "RestrictAddressFamilies", "ProtectKernelTunables", "ProtectKernelModules",
+                            "ProtectKernelLogs", "ProtectControlGroups", "SystemCallFilter", "UMask",
+                            "NoNewPrivileges", "ReadWritePaths", "Environment")
+    assert props["ActiveState"] == "active"
+    assert props["ProtectSystem"] == "strict"
+    assert props["ReadWritePaths"] == "/var/lib/heketi"
+    for name in ("PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+                 "ProtectControlGroups", "NoNewPrivileges"):
+        assert props[name] == "yes", name
+    assert props["CapabilityBoundingSet"] == ""
+    assert sorted(props["RestrictAddressFamilies"].split()) == ["AF_INET", "AF_INET6", "AF_UNIX"]
+    assert props["SystemCallFilter"]  # the resolved @system-service list
+    assert props["UMask"] == "0077"
+    # The sandbox holds for the running process: /etc is read-only for it, no capability is left.
+    pid = dexec("systemctl show heketi -p MainPID --value").stdout.strip()
+    status = dexec("cat /proc/%s/status" % pid).stdout
+    assert "CapBnd:\t0000000000000000" in status and "CapEff:\t0000000000000000" in status
+    mounts = dexec("cat /proc/%s/mountinfo" % pid).stdout
+    assert any(" /etc " in line and " ro," in line for line in mounts.splitlines()) or any(
+        line.split()[4] == "/" and " ro," in line for line in mounts.splitlines()), mounts[:2000]
+
+
+def test_database_and_folder_are_heketi_only_and_repaired(lab):
+    dexec("chmod 0644 /var/lib/heketi/heketi.db && chown root:root /var/lib/heketi/heketi.db && chmod 0755 /var/lib/heketi")
+    proc = lab.run_role("--tags", "heketi_configure,heketi_service")
+    assert proc.returncode == 0, proc.output[-5000:]
+    out = dexec("stat -c '%U:%G %a' /var/lib/heketi /var/lib/heketi/heketi.db").stdout.split("\n")
+    assert out[:2] == ["heketi:heketi 700", "heketi:heketi 600"]
+    assert lab.status("/clusters", "admin", lab.config()["jwt"]["admin"]["key"]) == 200
+
+
+# ---------------------------------------------------------------------- the authorized key
+NODE2 = f"{LAB}-node2"
+KEY = "/etc/heketi/heketi_key"
+STRICT = "-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/heketi/known_hosts -o CheckHostIP=no"
+
+
+def heketi_ssh(command, user="root", options="", box=HEKETI_BOX, check=False):
+    return dexec("ssh -n -i %s %s %s %s@node2 %s" % (KEY, STRICT, options, user, command), box=box, check=check)
+
+
+def test_key_is_restricted_to_the_heketi_host(lab):
+    line = [entry for entry in dexec("cat /root/.ssh/authorized_keys", box=NODE2).stdout.splitlines()
+            if entry.endswith("heketi@node1")]
+    assert line == ['restrict,from="%s" %s' % (lab.ip, dexec("cat %s.pub" % KEY).stdout.strip())]
+    # Commands run (what Heketi needs), with strict host key checking against Heketi's known_hosts.
+    ok = heketi_ssh("echo reached")
+    assert (ok.returncode, ok.stdout.strip()) == (0, "reached"), ok.stderr
+    # No pty.
+    tty = dexec("ssh -tt -i %s %s root@node2 tty" % (KEY, STRICT), check=False)
+    assert "PTY allocation request failed" in tty.stderr + tty.stdout or "not a tty" in tty.stdout
+    # No port forwarding (a remote forward is asked of the server at once, and refused).
+    fwd = heketi_ssh("true", options="-o ExitOnForwardFailure=yes -R 127.0.0.1:18022:127.0.0.1:22")
+    assert fwd.returncode != 0 and "forwarding failed" in fwd.stderr, fwd.stderr
+    # The same key from another address (node2 itself) is refused.
+    dexec("install -m 0600 /dev/stdin /root/stolen_key", box=NODE2, input_text=dexec("cat %s" % KEY).stdout)
+    try:
+        stolen = dexec("ssh -n -i /root/stolen_key -o BatchMode=yes -o StrictHostKeyChecking=no "
+                       "-o UserKnownHostsFile=/dev/null root@node2 true", box=NODE2, check=False)
+        assert stolen.returncode == 255 and "Permission denied" in stolen.stderr, stolen.stderr
+    finally:
+        dexec("rm -f /root/stolen_key", box=NODE2)
+
+
+@pytest.mark.parametrize("entry,message", [
+    ('192.0.2.1"', "heketi_ssh_from_addresses[1] '192.0.2.1\"' contains a quote, comma or space"),
+    ("192.0.2.1,192.0.2.2", "heketi_ssh_from_addresses[1] '192.0.2.1,192.0.2.2' contains a quote, comma"),
+    ("not a host", "contains a quote, comma or space"),
+    ("192.0.2.256", "is not a valid IPv4 address"),
+])
+def test_bad_from_entry_stops_the_run_before_anything_changes(lab, entry, message):
+    before = dexec("cat /root/.ssh/authorized_keys", box=NODE2).stdout, dexec("cat /etc/heketi/heketi.json").stdout
+    proc = lab.run_role(extra_vars={"heketi_ssh_from_addresses": ["192.0.2.10", entry]})
+    assert proc.returncode != 0
+    assert message in proc.output, proc.output[-3000:]
+    assert "TASK [glusterfs.heketi.heketi : Create the configuration folder]" not in proc.output
+    assert (dexec("cat /root/.ssh/authorized_keys", box=NODE2).stdout, dexec("cat /etc/heketi/heketi.json").stdout) == before
+
+
+def test_non_root_sudo_user_works_with_the_restricted_key(lab):
+    proc = lab.run_role("--tags", "heketi_configure,heketi_service,heketi_ssh_trust",
+                        extra_vars={"heketi_ssh_user": "heketiops", "heketi_ssh_sudo": True})
+    assert proc.returncode == 0, proc.output[-5000:]
+    try:
+        line = dexec("cat /home/heketiops/.ssh/authorized_keys", box=NODE2).stdout.strip()
+        assert line.startswith('restrict,from="%s" ' % lab.ip)
+        ran = heketi_ssh("sudo -n id -u", user="heketiops")
+        assert (ran.returncode, ran.stdout.strip()) == (0, "0"), ran.stderr
+        sshexec = lab.config()["glusterfs"]["sshexec"]
+        assert (sshexec["user"], sshexec["sudo"]) == ("heketiops", True)
+    finally:
+        back = lab.run_role("--tags", "heketi_configure,heketi_service")
+        assert back.returncode == 0, back.output[-3000:]
+
+
+# ---------------------------------------------------------------------- host keys
+def test_known_hosts_holds_the_nodes_keys_and_heketi_uses_it(lab):
+    assert dexec("stat -c '%U:%G %a' /etc/heketi/known_hosts").stdout.strip() == "root:heketi 640"
+    known = [line.split() for line in dexec("cat /etc/heketi/known_hosts").stdout.splitlines()]
+    for box, name in ((HEKETI_BOX, "node1"), (NODE2, "node2")):
+        for key_type in ("ed25519", "ecdsa", "rsa"):
+            algorithm, public = dexec("cat /etc/ssh/ssh_host_%s_key.pub" % key_type, box=box).stdout.split()[:2]
+            assert [sorted(line[0].split(",")) for line in known if line[1:] == [algorithm, public]] == [
+                sorted([name, box])], (key_type, known)
+    assert unit_properties("Environment")["Environment"] == "SSH_KNOWN_HOSTS=/etc/heketi/known_hosts"
+    since = dexec("systemctl show heketi -p ActiveEnterTimestamp --value").stdout.strip()
+    log = dexec("journalctl -u heketi --no-pager --since '%s'" % since).stdout
+    assert "skipping ssh host verification" not in log
+
+
+def test_changed_host_key_stops_the_reach_check_naming_the_node(lab):
+    assert heketi_ssh("true").returncode == 0
+    dexec("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A -q && systemctl restart ssh", box=NODE2)
+    assert "Host key verification failed" in heketi_ssh("true").stderr
+    proc = lab.run_role("--tags", "topology_preflight", playbook="playbooks/topology.yml",
+                        extra_vars={"topology_devices": ["/dev/sdf"], "topology_check_devices": False,
+                                    "topology_manage": "{{ inventory_hostname }}"})
+    assert proc.returncode != 0
+    assert "node2 (node2): ssh failed: Host key verification failed." in proc.output, proc.output[-3000:]
+    assert "the host key of node2 does not match /etc/heketi/known_hosts" in proc.output
+    assert "node1 (node1): ssh failed" not in proc.output  # node1 fails only the gluster check here
+    # The heketi stage collects the new key over Ansible's connection; ssh passes again.
+    again = lab.run_role("--tags", "heketi_configure,heketi_service")
+    assert again.returncode == 0, again.output[-3000:]
+    assert heketi_ssh("true").returncode == 0
+
+
+# ---------------------------------------------------------------------- TLS
+def test_tls_end_to_end_and_the_certificate_is_kept_on_rerun(lab, tmp_path):
+    proc = lab.run_role(extra_vars={"heketi_tls": True})
+    assert proc.returncode == 0, proc.output[-5000:]
+
+    def fingerprints():
+        return {name: hashlib.sha256(dexec("cat /etc/heketi/tls/%s" % name).stdout.encode()).hexdigest()
+                for name in ("ca.crt", "ca.key", "heketi.crt")}
+
+    first = fingerprints()
+    again = lab.run_role(extra_vars={"heketi_tls": True})
+    assert again.returncode == 0, again.output[-5000:]
+    recap = [line for line in again.output.splitlines() if line.startswith("node1 ")][-1]
+    assert "changed=0" in recap, recap
+    assert fingerprints() == first
+    ca = tmp_path / "ca.crt"
+    ca.write_text(dexec("cat /etc/heketi/tls/ca.crt").stdout)
+    admin = lab.config()["jwt"]["admin"]["key"]
+    # https, verified against the role's CA for the lab address (a SAN); plain HTTP gets no API answer.
+    assert lab.status("/clusters", "admin", admin, scheme="https", cafile=str(ca)) == 200
+    assert lab.status("/clusters", "admin", admin) in (None, 400)
+    with pytest.raises(ssl.SSLError):
+        ssl.create_default_context().wrap_socket(__import__("socket").create_connection((lab.ip, 8080), 10),
+                                                 server_hostname=lab.ip)
+    # heketi-cli as root with the environment file: https://127.0.0.1, trusting the CA.
+    env = dexec("cat /etc/heketi/heketi-cli.env").stdout
+    assert "HEKETI_CLI_SERVER=https://127.0.0.1:8080\n" in env and "SSL_CERT_FILE=/etc/heketi/tls/ca.crt\n" in env
+    cli = dexec("set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli cluster list", check=False)
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "Clusters:" in cli.stdout

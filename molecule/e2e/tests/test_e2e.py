@@ -26,15 +26,22 @@ def node(name):
     return testinfra.get_host(f"docker://{LAB}-{name}")
 
 
-def http_status(host, path, port=8080):
-    """Status of an unauthenticated GET from inside the Heketi host (the image has no curl)."""
+CA = "/etc/heketi/tls/ca.crt"
+
+
+def http_status(host, path, port=8080, scheme="https"):
+    """Status of an unauthenticated request from inside the Heketi host (the image has no curl); https
+    verifies Heketi's certificate against the role's CA for the name 127.0.0.1."""
     code = (
-        "import sys, urllib.request, urllib.error\n"
+        "import ssl, sys, urllib.request, urllib.error\n"
+        f"ctx = ssl.create_default_context(cafile='{CA}')\n"
         "try:\n"
-        f"    r = urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=10)\n"
+        f"    r = urllib.request.urlopen('{scheme}://127.0.0.1:{port}{path}', timeout=10, context=ctx)\n"
         "    print(r.status, r.read().decode().strip())\n"
         "except urllib.error.HTTPError as e:\n"
         "    print(e.code, e.read().decode().strip())\n"
+        "except Exception as e:\n"
+        "    print(0, type(e).__name__, e)\n"
     )
     out = host.check_output("python3 -c %s", code)
     status, _sep, body = out.partition(" ")
@@ -69,6 +76,32 @@ def test_auth_enforced(host):
     assert status == 401, body
 
 
+def test_tls_on_and_no_plain_http(host):
+    cfg = json.loads(host.file("/etc/heketi/heketi.json").content_string)
+    assert (cfg["enable_tls"], cfg["cert_file"], cfg["key_file"]) == (
+        True, "/etc/heketi/tls/heketi.crt", "/etc/heketi/tls/heketi.key")
+    # An unauthenticated plain-HTTP request gets no API answer (Heketi answers TLS only on its port).
+    status, body = http_status(host, "/clusters", scheme="http")
+    assert status in (0, 400), body
+    status, body = http_status(host, "/hello", scheme="http")
+    assert status != 200, body
+    # The certificate names 127.0.0.1 and node1 and is signed by the role's CA.
+    text = host.check_output("python3 -c %s", "import ssl; print(ssl._ssl._test_decode_cert('/etc/heketi/tls/heketi.crt'))")
+    assert "'IP Address', '127.0.0.1'" in text and "'DNS', 'node1'" in text
+
+
+def test_host_keys_are_checked(host):
+    assert host.file("/etc/heketi/known_hosts").exists
+    env = host.check_output("systemctl show heketi -p Environment --value")
+    assert "SSH_KNOWN_HOSTS=/etc/heketi/known_hosts" in env
+    known = host.file("/etc/heketi/known_hosts").content_string
+    for name in NODE_NAMES:
+        ed25519 = node(name).file("/etc/ssh/ssh_host_ed25519_key.pub").content_string.split()[1]
+        assert any(line.split()[2] == ed25519 and name in line.split()[0].split(",") for line in known.splitlines())
+    since = host.check_output("systemctl show heketi -p ActiveEnterTimestamp --value")
+    assert "skipping ssh host verification" not in host.check_output("journalctl -u heketi --no-pager --since %s", since)
+
+
 @pytest.mark.parametrize(
     "path,owner,group,mode",
     [
@@ -77,6 +110,12 @@ def test_auth_enforced(host):
         ("/etc/heketi/heketi_key", "heketi", "heketi", 0o600),
         ("/etc/heketi/heketi-cli.env", "root", "root", 0o600),
         ("/var/lib/heketi", "heketi", "heketi", 0o700),
+        ("/var/lib/heketi/heketi.db", "heketi", "heketi", 0o600),
+        ("/etc/heketi/known_hosts", "root", "heketi", 0o640),
+        ("/etc/heketi/tls", "root", "heketi", 0o750),
+        ("/etc/heketi/tls/ca.key", "root", "root", 0o600),
+        ("/etc/heketi/tls/heketi.key", "root", "heketi", 0o640),
+        ("/etc/heketi/tls/ca.crt", "root", "root", 0o644),
     ],
 )
 def test_owner_and_mode(host, path, owner, group, mode):
@@ -110,7 +149,9 @@ def test_key_is_a_private_key_with_public_half(host):
 @pytest.mark.parametrize("name", NODE_NAMES)
 def test_ssh_trust(host, name):
     pub = host.file("/etc/heketi/heketi_key.pub").content_string.split()[1]
-    assert pub in node(name).file("/root/.ssh/authorized_keys").content_string
+    lines = [line for line in node(name).file("/root/.ssh/authorized_keys").content_string.splitlines() if pub in line]
+    address = host.check_output("hostname -I").split()[0]
+    assert lines == [line for line in lines if line.startswith('restrict,from="%s" ssh-rsa ' % address)] and lines
 
 
 @pytest.mark.parametrize("name", NODE_NAMES)

@@ -5,14 +5,16 @@
 #
 # Run on the Heketi host: can Heketi's ssh executor use each node? For every HOST=ADDRESS argument,
 # ssh to ADDRESS non-interactively with Heketi's key and run `gluster --version` and
-# `systemctl is-active glusterd` (through `sudo -n` when SUDO is true). Prints a JSON list of
-# {"host", "manage", "rc", "reason"}; rc 255 means ssh itself failed. Changes nothing.
-#   ssh_check.sh KEYFILE PORT USER SUDO TIMEOUT HOST=ADDRESS...
+# `systemctl is-active glusterd` (through `sudo -n` when SUDO is true). The node's host key must be
+# in KNOWN_HOSTS (the file Heketi itself verifies host keys against; strict checking, nothing is
+# added to it). Prints a JSON list of {"host", "manage", "rc", "reason"}; rc 255 means ssh itself
+# failed (a host key mismatch included). Changes nothing.
+#   ssh_check.sh KEYFILE PORT USER SUDO TIMEOUT KNOWN_HOSTS HOST=ADDRESS...
 set -u
 LC_ALL=C
 export LC_ALL
-keyfile=$1 port=$2 user=$3 sudo=$4 timeout=$5
-shift 5
+keyfile=$1 port=$2 user=$3 sudo=$4 timeout=$5 known_hosts=$6
+shift 6
 prefix=''
 [ "$sudo" = true ] && prefix='sudo -n '
 json() { printf '%s' "$1" | tr -d '\r' | tr '\n\t' '  ' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
@@ -21,8 +23,9 @@ sep=''
 for pair in "$@"; do
   host=${pair%%=*}
   addr=${pair#*=}
-  out=$(ssh -n -i "$keyfile" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=no \
-        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout="$timeout" \
+  out=$(ssh -n -i "$keyfile" -p "$port" -o BatchMode=yes -o StrictHostKeyChecking=yes \
+        -o UserKnownHostsFile="$known_hosts" -o GlobalKnownHostsFile=/dev/null -o CheckHostIP=no \
+        -o LogLevel=ERROR -o ConnectTimeout="$timeout" \
         "$user@$addr" "${prefix}gluster --version >/dev/null && ${prefix}systemctl is-active glusterd" 2>&1)
   rc=$?
   printf '%s{"host":"%s","manage":"%s","rc":%d,"reason":"%s"}' "$sep" "$(json "$host")" "$(json "$addr")" "$rc" "$(json "$out")"

@@ -113,6 +113,7 @@ def test_argument_spec_environment_fallbacks_and_no_log():
     assert spec["key"]["no_log"] is True
     assert spec["validate_certs"]["default"] is True
     assert spec["ca_path"]["type"] == "path"
+    assert spec["ca_path"]["fallback"][1] == ["HEKETI_CLI_CA_PATH"]
 
 
 # ----------------------------------------------------------------------- real server
@@ -456,3 +457,164 @@ def test_tls_connection_is_kept_alive(tls_server, connects):
     for dummy in range(5):
         assert client.get("/clusters") == {"clusters": []}
     assert len(connects) == 1
+
+
+# ------------------------------------------------------------------ transport faults (issue 9, item 7)
+# The real Heketi cannot be made to drop a connection after reading a request, answer megabytes or
+# send malformed JSON, so these faults come from a scripted socket server on 127.0.0.1: it records
+# every request it read and answers each with the next scripted action.
+class ScriptedServer(object):
+    """Serves ``script`` (one action per request, in order) on 127.0.0.1.
+
+    An action is ``("answer", status, body_bytes, extra_headers)`` or ``("drop",)``: read the whole
+    request, then close the connection without answering.
+    """
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.seen = []  # (connection number, method, path)
+        self.connections = 0
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import socket
+        while self.script:
+            try:
+                conn, dummy = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            number = self.connections
+            with conn:
+                rfile = conn.makefile("rb")
+                while self.script:
+                    line = rfile.readline()
+                    if not line:
+                        break
+                    method, path = line.decode().split(" ")[:2]
+                    length = 0
+                    while True:
+                        header = rfile.readline().decode()
+                        if header in ("\r\n", "\n", ""):
+                            break
+                        if header.lower().startswith("content-length:"):
+                            length = int(header.split(":", 1)[1])
+                    rfile.read(length)
+                    self.seen.append((number, method, path))
+                    action = self.script.pop(0)
+                    if action[0] == "drop":
+                        break
+                    dummy, status, body, extra = action
+                    head = "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status
+                    if "Content-Length" not in extra and "Transfer-Encoding" not in extra:
+                        head += "Content-Length: %d\r\n" % len(body)
+                    head += "".join("%s: %s\r\n" % kv for kv in extra.items())
+                    conn.sendall(head.encode() + b"\r\n" + body)
+                rfile.close()
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+
+
+def answer(body=b'{"clusters": []}', status=200, **headers):
+    return ("answer", status, body, headers)
+
+
+@pytest.fixture
+def scripted():
+    servers = []
+
+    def make(*script):
+        srv = ScriptedServer(script)
+        servers.append(srv)
+        return srv
+
+    yield make
+    for srv in servers:
+        srv.close()
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_write_is_never_sent_twice_when_a_kept_alive_connection_breaks(scripted, method):
+    # The server reads the write on the kept-alive connection, then drops it without answering:
+    # the write may have been made, so it must not be sent again.
+    srv = scripted(answer(), ("drop",), answer(b'{"id": "second"}', 201))
+    client = HeketiClient(srv.url, "admin", "k" * 32, request_timeout=5)
+    assert client.get("/clusters") == {"clusters": []}
+    with pytest.raises(HeketiError) as err:
+        client.request(method, "/clusters/abc" if method == "DELETE" else "/clusters", {})
+    assert [s[1:] for s in srv.seen].count((method, "/clusters/abc" if method == "DELETE" else "/clusters")) == 1
+    assert "is not sent again" in str(err.value) and "%s /clusters" % method in str(err.value)
+    assert err.value.status is None
+
+
+def test_a_get_on_a_broken_kept_alive_connection_is_sent_again_once(scripted):
+    srv = scripted(answer(), ("drop",), answer(b'{"clusters": ["c1"]}'))
+    client = HeketiClient(srv.url, "admin", "k" * 32, request_timeout=5)
+    assert client.get("/clusters") == {"clusters": []}
+    assert client.get("/clusters") == {"clusters": ["c1"]}
+    assert srv.seen == [(1, "GET", "/clusters"), (1, "GET", "/clusters"), (2, "GET", "/clusters")]
+
+
+@pytest.mark.parametrize("headers,body", [
+    ({}, b'{"x": "' + b"a" * 5000 + b'"}'),  # Content-Length above the bound
+    ({"Transfer-Encoding": "chunked"}, b"1388\r\n" + b"a" * 5000 + b"\r\n0\r\n\r\n"),  # no length given
+])
+def test_an_answer_above_the_size_bound_is_refused(scripted, monkeypatch, headers, body):
+    monkeypatch.setattr(_heketi, "MAX_RESPONSE_BYTES", 4096)
+    srv = scripted(answer(body, **headers))
+    client = HeketiClient(srv.url, "admin", "k" * 32, request_timeout=5)
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert "answered GET /clusters with more than 4096 bytes" in str(err.value)
+
+
+def test_the_default_size_bound_is_documented():
+    assert _heketi.MAX_RESPONSE_BYTES == 16 * 1024 * 1024
+    assert "16 MiB" in (REPO / "plugins" / "doc_fragments" / "heketi.py").read_text()
+
+
+@pytest.mark.parametrize("body,fragment", [
+    (b"[" * 100000 + b"]" * 100000, "nested deeper than 64 levels"),  # beyond Python's recursion limit
+    (b'{"a": ' * 70 + b"1" + b"}" * 70, "nested deeper than 64 levels"),
+    (b"<html>gateway</html>", "it is not JSON"),
+    (b'{"clusters": [', "it is not JSON"),
+    (b'["c1", "c2"]', "it is JSON but not an object (a list)"),
+])
+def test_a_2xx_answer_that_is_not_a_json_object_is_a_clean_error(scripted, body, fragment):
+    srv = scripted(answer(body))
+    client = HeketiClient(srv.url, "admin", "k" * 32, request_timeout=5)
+    with pytest.raises(HeketiError) as err:
+        client.get("/clusters")
+    assert str(err.value).startswith("Heketi at %s answered GET /clusters with HTTP 200, but " % srv.url)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("url", ["http://admin:s3cretpw@127.0.0.1:8080", "https://s3cretpw@heketi.test",
+                                 "ftp://u:s3cretpw@heketi.test"])
+def test_a_url_with_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(HeketiError) as err:
+        HeketiClient(url, "admin", "k" * 32)
+    assert "url: must not carry a user name or password" in str(err.value)
+    assert "s3cretpw" not in str(err.value)
+
+
+@pytest.mark.parametrize("key", [None, ""])
+def test_a_missing_key_is_refused_before_any_request(scripted, key):
+    srv = scripted(answer())
+    with pytest.raises(HeketiError) as err:
+        HeketiClient(srv.url, "admin", key)
+    assert str(err.value).startswith("key: no key was given for user 'admin'")
+    assert srv.seen == [] and srv.connections == 0
