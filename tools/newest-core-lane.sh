@@ -41,10 +41,12 @@ name="newest-core-$$"
 trap 'docker rm -f "$name" >/dev/null 2>&1; rm -rf "$work"' EXIT
 ANSIBLE_TEST_TREE="$work" ANSIBLE_TEST_PREPARE_ONLY=1 "$root/tools/ansible-test.sh"
 cp "$requirements" "$work/requirements.txt"
-# pip inside trusts what pip here trusts (this machine's CA bundle, which may hold a proxy's CA).
+# pip inside trusts what pip here trusts (this machine's CA bundle, which may hold a proxy's CA): in
+# /etc/pip.conf, since ansible-test runs pip with a cleaned environment.
 ca_bundle="${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}"
 docker run --rm --name "$name" -v "$work:/src:ro" -v "$ca_bundle:/etc/ssl/certs/host-bundle.crt:ro" \
-  -e PIP_CERT=/etc/ssl/certs/host-bundle.crt -e PIP_DEFAULT_TIMEOUT=180 "$IMAGE" /bin/sh -ec '
+  "$IMAGE" /bin/sh -ec '
+  printf "[global]\ncert = /etc/ssl/certs/host-bundle.crt\ntimeout = 180\n" >/etc/pip.conf
   python3 --version
   python3 -m venv /venv
   /venv/bin/pip install -q --disable-pip-version-check -r /src/requirements.txt
