@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
-# when any stage failed. Stages: lint sanity units molecule core216 (the ansible-core 2.16 lane) integration.
+# when any stage failed. Stages: lint sanity newest (the newest ansible-core, in a trixie container) units
+# molecule core216 (the ansible-core 2.16 lane) awx (AWX data, execution environment, site.yml as an AWX job) integration.
 #
 # The real kube-apiserver builds take most of a fresh machine's time (tools/build-kube-apiserver.sh,
 # two Kubernetes versions, ~10-20 min each on 2 cores). When the integration stage is to run and the
@@ -55,6 +56,10 @@ stage_integration() {
   pytest -q tests/integration
 }
 stage_core216() { tools/core216-lane.sh; }
+# --- issue 12: the newest ansible-core, and AWX ----------------------------------------------------
+stage_newest() { tools/newest-core-lane.sh; }
+stage_awx() { pytest -q tests/awx; }
+# -------------------------------------------------------------------------------------------------
 stage_molecule() {
   local scenario rc=0
   local scenarios=()
@@ -73,7 +78,7 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity units molecule core216 integration)
+((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration)
 if [[ " ${stages[*]} " == *" integration "* ]] && ! tools/build-kube-apiserver.sh --check >/dev/null 2>&1; then
   kube_build_log="$root/.cache/kube-build.log"
   mkdir -p "$root/.cache"
