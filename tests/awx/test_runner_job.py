@@ -11,7 +11,8 @@ without the AWX server (which cannot be installed here) and without an execution
                (from the project's inventories/local, as an SCM inventory source would import it)
 - env/envvars  the job's environment: ANSIBLE_COLLECTIONS_PATH as AWX builds it, and the HEKETI_CLI_*
                variables the "Heketi API" credential injects (awx_rules.inject_credential, rendered the AWX way)
-- env/extravars  the job template's extra variables (heketi_binaries_src: this lab's Heketi build)
+- env/extravars  the job template's extra variables (heketi_binaries_src: this lab's Heketi build;
+               storageclass_render_dir: no Kubernetes here, the manifests are rendered)
 - env/cmdline  `-e @<file>`: the credential's extra_vars file, as AWX passes it
 - a file injector's file lands under env/ (0600), referenced by the path the worker sees
 
@@ -31,6 +32,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -83,9 +85,12 @@ def write_inventory_script(project: Path, inventory_dir: Path, env: dict):
 
 
 @pytest.fixture(scope="module")
-def job(lab, tmp_path_factory):
-    """A private data directory for site.yml; returns a function running it as one AWX job."""
-    base = tmp_path_factory.mktemp("awxjob")
+def job(lab):
+    """A private data directory for site.yml; yields a function running it as one AWX job.
+
+    Its own temporary folder, not pytest's tmp_path: pytest keeps only the newest three base folders, and
+    another pytest session started meanwhile would remove this one under the running job."""
+    base = Path(tempfile.mkdtemp(prefix="glusterfs-heketi-awxjob-"))
     pdd, worker = base / "pdd", base / "worker"
     project = pdd / "project"
     project.mkdir(parents=True)
@@ -107,7 +112,10 @@ def job(lab, tmp_path_factory):
     env = dict(cred_env, LAB_NAME=lab, KUBECONFIG="", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH=awx_rules.awx_collections_path(str(project), str(worker)))
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(env))
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump({"heketi_binaries_src": str(HEKETI_BIN)}))
+    # No Kubernetes here: the StorageClass stage renders its manifests, into a folder that outlives the
+    # job's private data directory (as a site would point it at), so the second job finds them unchanged.
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump({"heketi_binaries_src": str(HEKETI_BIN),
+                                                            "storageclass_render_dir": str(base / "rendered")}))
     (pdd / "env" / "cmdline").write_text("-e @%s" % cred_extra)
 
     def run_job(ident):
@@ -130,7 +138,8 @@ def job(lab, tmp_path_factory):
                 "stats": stats[-1]["event_data"] if stats else {}, "process": process}
 
     run_job.key, run_job.url = key, inputs["url"]
-    return run_job
+    yield run_job
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def summary(result):
