@@ -122,7 +122,7 @@ def _validate_inputs(inputs: dict) -> None:
             if (not isinstance(choices, list) or not choices or not all(isinstance(c, str) for c in choices)
                     or len(set(choices)) != len(choices)):
                 raise AWXRejected("%s.choices: a non-empty list of unique strings" % where)
-        if "default" in field and type(field["default"]) is not {"string": str, "boolean": bool}[ftype]:
+        if "default" in field and not isinstance(field["default"], {"string": str, "boolean": bool}[ftype]):
             raise AWXRejected("%s.default: %r is not a %s" % (where, field["default"], ftype))
     # Not an AWX check, but a credential that can never be complete is a typo.
     missing = [r for r in required if r not in ids]

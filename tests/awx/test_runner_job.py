@@ -123,13 +123,16 @@ def job(lab):
         runner = str(BIN / "ansible-runner")
         transmit = subprocess.Popen([runner, "transmit", str(pdd), "-p", "site.yml", "--ident", ident],
                                     stdout=subprocess.PIPE, env=base_env)
-        work = subprocess.Popen([runner, "worker", "--private-data-dir", str(worker)], stdin=transmit.stdout,
-                                stdout=subprocess.PIPE, env=base_env)
-        transmit.stdout.close()
-        process = subprocess.run([runner, "process", str(pdd), "--ident", ident], stdin=work.stdout,
-                                 capture_output=True, text=True, env=base_env, timeout=2400, check=False)
-        work.stdout.close()
-        assert transmit.wait(60) == 0 and work.wait(60) == 0
+        with open(base / ("worker-%s.log" % ident), "w") as worker_log:
+            work = subprocess.Popen([runner, "worker", "--private-data-dir", str(worker)], stdin=transmit.stdout,
+                                    stdout=subprocess.PIPE, stderr=worker_log, env=base_env)
+            transmit.stdout.close()
+            process = subprocess.run([runner, "process", str(pdd), "--ident", ident], stdin=work.stdout,
+                                     capture_output=True, text=True, env=base_env, timeout=2400, check=False)
+            work.stdout.close()
+            # The worker exits with the playbook's rc: judged from the artifacts below.
+            assert transmit.wait(60) == 0
+            work.wait(60)
         artifacts = pdd / "artifacts" / ident
         events = [json.loads(p.read_text()) for p in sorted((artifacts / "job_events").glob("*.json"))]
         stats = [e for e in events if e.get("event") == "playbook_on_stats"]
@@ -139,7 +142,10 @@ def job(lab):
 
     run_job.key, run_job.url = key, inputs["url"]
     yield run_job
-    shutil.rmtree(base, ignore_errors=True)
+    if os.environ.get("AWX_JOB_KEEP"):
+        print("kept the job's folders: %s" % base)
+    else:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def summary(result):
