@@ -73,8 +73,10 @@ def container_ip(name):
 
 
 def write_inventory_script(project: Path, inventory_dir: Path, env: dict):
-    """The project's inventories/local as AWX stores an imported inventory: a script printing JSON."""
-    proc = run([str(BIN / "ansible-inventory"), "-i", str(project / "inventories" / "local"), "--list"],
+    """The project's inventories/local as AWX imports an inventory source (ansible-inventory --list --export:
+    group variables stay on their groups, so the implicit localhost gets those of `all`) and hands it to a
+    job: a script printing that JSON."""
+    proc = run([str(BIN / "ansible-inventory"), "-i", str(project / "inventories" / "local"), "--list", "--export"],
                cwd=project, env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -114,8 +116,8 @@ def job(lab):
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(env))
     # No Kubernetes here: the StorageClass stage renders its manifests, into a folder that outlives the
     # job's private data directory (as a site would point it at), so the second job finds them unchanged.
-    (pdd / "env" / "extravars").write_text(yaml.safe_dump({"heketi_binaries_src": str(HEKETI_BIN),
-                                                            "storageclass_render_dir": str(base / "rendered")}))
+    extravars = {"heketi_binaries_src": str(HEKETI_BIN), "storageclass_render_dir": str(base / "rendered")}
+    (pdd / "env" / "extravars").write_text(yaml.safe_dump(extravars))
     (pdd / "env" / "cmdline").write_text("-e @%s" % cred_extra)
 
     def run_job(ident):
