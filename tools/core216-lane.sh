@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
 venv="$root/.venv-core216"
 [[ -x "$venv/bin/ansible-playbook" ]] || tools/venv.sh core216 || exit 1
-export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_COLLECTIONS_PATH="$root/collections" ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 "$venv/bin/ansible" --version | sed -n 1p
 lab=core216
 rc=0

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
-# when any stage failed. Stages: lint sanity units molecule core216 (the ansible-core 2.16 lane) integration.
+# when any stage failed. Stages, in order: lint sanity newest (the newest ansible-core, in a trixie
+# container) units molecule core216 (the ansible-core 2.16 lane) awx (AWX data, execution environment,
+# site.yml as an AWX job) integration (real Heketi, the container lab) csi (the CSI driver: go test,
+# csi-sanity, a real mount) kube-tests (real kube-apiserver + kube-controller-manager: StorageClass, PVCs,
+# the CSI sidecars). day2-lab (the day-2 playbooks on a lab) runs only when named.
 #
-# The real Kubernetes builds take most of a fresh machine's time (tools/build-kube-apiserver.sh: two
-# versions, ~10-20 min each on 2 cores; v1.25 builds kube-apiserver and kube-controller-manager in one
-# `go build`, for the dynamic-provisioning tests). When the integration stage is to run and a binary is
-# missing, the build starts in the background at once and the other stages run beside it; the
-# integration stage, last, waits for it.
+# The Kubernetes binaries and the CSI tools take most of a fresh machine's time (~20-35 min per Kubernetes
+# version on 2 cores). tools/background-builds.sh starts them in the background (.ci/run does so before
+# `make setup`); only csi and kube-tests, the last stages, wait for them.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$root/.cache/collections"
+export ANSIBLE_COLLECTIONS_PATH="$root/collections"
 export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
 
 stage_lint() {
@@ -20,47 +22,59 @@ stage_lint() {
   mapfile -t scripts < <(git ls-files -co --exclude-standard '*.sh' .ci/run tools/lab/lab)
   ansible-lint --offline && shellcheck "${scripts[@]}" && antsibull-changelog lint && check_build
 }
-# The built collection must hold no cache, venv, secret or test output (galaxy.yml build_ignore).
+# --- the package (issue 12, part 4) --------------------------------------------------------------
+# The built collection carries runtime content only (galaxy.yml build_ignore), and galaxy-importer, as
+# Galaxy runs it on upload (ansible-doc, ansible-lint), prints no WARNING or ERROR line on it.
 check_build() {
-  local out listing
+  local out listing extra rc=0
   out="$(mktemp -d)"
   ansible-galaxy collection build --output-path "$out" . >/dev/null || { rm -rf "$out"; return 1; }
   listing="$(tar -tzf "$out"/glusterfs-heketi-*.tar.gz)"
-  rm -rf "$out"
-  if grep -E '^(\.cache|\.venv[^/]*|\.git|tests/output|tools|\.ci)/' <<<"$listing"; then
-    echo "the collection archive contains files that galaxy.yml build_ignore should exclude"
-    return 1
+  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs)(/.*)?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
+  if [[ -n "$extra" ]]; then
+    echo "the collection archive holds files that are not runtime content (galaxy.yml build_ignore):"
+    echo "$extra"
+    rc=1
   fi
   echo "collection archive: $(wc -l <<<"$listing") entries"
+  (cd "$out" && python -m galaxy_importer.main glusterfs-heketi-*.tar.gz >importer.log 2>&1) || { tail -20 "$out/importer.log"; rc=1; }
+  if grep -E 'WARNING|ERROR' "$out/importer.log"; then
+    echo "galaxy-importer printed the WARNING/ERROR lines above"
+    rc=1
+  fi
+  tail -1 "$out/importer.log"
+  rm -rf "$out"
+  return "$rc"
 }
+# -------------------------------------------------------------------------------------------------
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
-wait_kube_build() {
-  if [[ -n "${kube_build_pid:-}" ]]; then
-    echo "waiting for the Kubernetes build (kube-apiserver, kube-controller-manager; log: $kube_build_log)"
-    wait "$kube_build_pid" || { tail -20 "$kube_build_log"; return 1; }
-    tail -3 "$kube_build_log"
-    kube_build_pid=""
-  fi
-}
+# Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, a lab of their own
+# that only runs when asked; every other file under tests/integration needs only Heketi and docker.
+kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
+csi_tests=(test_csi_sanity.py test_csi_mount.py)
+optin_tests=(test_day2_lab.py)
 stage_integration() {
-  wait_kube_build || return 1
-  pytest -q tests/integration --ignore-glob='*/test_csi_*'
+  local ignore=() t
+  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${optin_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
+  pytest -q tests/integration "${ignore[@]}"
 }
-# The CSI driver: go vet and go test (real Heketi), then csi-sanity, the real sidecars against the real
-# kube-apiserver and the storageclass role's csi path (tests/integration/test_csi_*.py).
+go_csi() { (cd csi && GOPATH="$root/.cache/go" GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
 stage_csi() {
-  if [[ -n "${csi_build_pid:-}" ]]; then
-    echo "waiting for the CSI tools build (log: $csi_build_log)"
-    wait "$csi_build_pid" || { tail -20 "$csi_build_log"; return 1; }
-    grep -E '^csi-' "$csi_build_log" || true
-  fi
-  (cd csi && GOPATH="$root/.cache/go" GOTOOLCHAIN=local GOFLAGS=-mod=mod go vet ./... &&
-    GOPATH="$root/.cache/go" GOTOOLCHAIN=local GOFLAGS=-mod=mod go test -count=1 ./...) || return 1
-  wait_kube_build || return 1
-  pytest -q tests/integration/test_csi_*.py
+  go_csi vet ./... && go_csi test -count=1 ./... || return 1
+  tools/background-builds.sh wait csi || return 1
+  pytest -q "${csi_tests[@]/#/tests/integration/}"
 }
+stage_kube-tests() {
+  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
+  pytest -q "${kube_tests[@]/#/tests/integration/}"
+}
+stage_day2-lab() { pytest -q "${optin_tests[@]/#/tests/integration/}"; }
 stage_core216() { tools/core216-lane.sh; }
+# --- issue 12: the newest ansible-core, and AWX ----------------------------------------------------
+stage_newest() { tools/newest-core-lane.sh; }
+stage_awx() { pytest -q tests/awx; }
+# -------------------------------------------------------------------------------------------------
 stage_molecule() {
   local scenario rc=0
   local scenarios=()
@@ -79,22 +93,9 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity units molecule core216 csi integration)
-if [[ " ${stages[*]} " =~ " "(integration|csi)" " ]] && ! tools/build-kube-apiserver.sh --check >/dev/null 2>&1; then
-  kube_build_log="$root/.cache/kube-build.log"
-  mkdir -p "$root/.cache"
-  tools/build-kube-apiserver.sh >"$kube_build_log" 2>&1 &
-  kube_build_pid=$!
-  echo "Kubernetes build started in the background (pid $kube_build_pid, log $kube_build_log)"
-fi
-# The CSI tools (csi-sanity, csi-provisioner, csi-resizer: tools/build-csi-tools.sh) build beside it, one
-# compile job at a time and niced: on 2 cores the kube build, the longer one, keeps most of the CPU.
-if [[ " ${stages[*]} " == *" csi "* ]] && ! tools/build-csi-tools.sh --check >/dev/null 2>&1; then
-  csi_build_log="$root/.cache/csi-build.log"
-  mkdir -p "$root/.cache"
-  CSI_BUILD_GOFLAGS=-p=1 nice -n 10 tools/build-csi-tools.sh >"$csi_build_log" 2>&1 &
-  csi_build_pid=$!
-  echo "CSI tools build started in the background (pid $csi_build_pid, log $csi_build_log)"
+((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration csi kube-tests)
+if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
+  tools/background-builds.sh start || exit 1
 fi
 declare -A result elapsed
 failed=0

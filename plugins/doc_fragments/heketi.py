@@ -61,4 +61,12 @@ notes:
     saying so (Heketi may have made the change); check the state and run again. Only a GET is sent again.
   - Every request is signed with its own short-lived HS256 JSON Web Token (claims C(iss), C(iat), C(exp), C(qsh)),
     so the clocks of the controller (or the host the module runs on) and the Heketi server must agree within two minutes.
+  - The connection options can be set once for every Heketi module with C(module_defaults) and the action group
+    C(group/glusterfs.heketi.heketi).
+attributes:
+  action_group:
+    description: Use C(group/glusterfs.heketi.heketi) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - glusterfs.heketi.heketi
 '''

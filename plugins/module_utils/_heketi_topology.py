@@ -25,7 +25,6 @@ import re
 import threading
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
 
@@ -70,11 +69,11 @@ def _kind(value):
         return 'null'
     if isinstance(value, bool):
         return 'a boolean'
-    if isinstance(value, integer_types):
+    if isinstance(value, int):
         return 'an integer'
     if isinstance(value, float):
         return 'a number'
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         return 'a string'
     if isinstance(value, dict):
         return 'a mapping'
@@ -84,7 +83,7 @@ def _kind(value):
 
 
 def _show(value):
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         return repr(to_text(value))
     if isinstance(value, (dict, list, tuple)):
         return _kind(value)
@@ -137,12 +136,12 @@ class _Validator(object):
         out = {}
         for k, v in value.items():
             kp = '%s.%s' % (path, k)
-            if not isinstance(k, string_types) or not k:
+            if not isinstance(k, str) or not k:
                 self.err(path, 'tag names must be non-empty strings, got %s' % _show(k))
                 continue
             if len(k) > 32 or not TAG_NAME_RE.match(k):
                 self.err(kp, 'invalid tag name: 1 to 32 characters of letters, digits, "_", "." and "-"')
-            if not isinstance(v, string_types):
+            if not isinstance(v, str):
                 self.err(kp, 'tag values must be strings, got %s (quote it)' % _show(v))
                 continue
             if len(v) > 64:
@@ -154,7 +153,7 @@ class _Validator(object):
         if value is None:
             self.err(path, 'is required: a non-empty list of hostnames or IP addresses')
             return []
-        if isinstance(value, string_types):
+        if isinstance(value, str):
             self.err(path, 'must be a list of hostnames, got a string (write [%s])' % _show(value))
             return []
         if not isinstance(value, list):
@@ -166,7 +165,7 @@ class _Validator(object):
         out = []
         for k, h in enumerate(value):
             hp = '%s[%d]' % (path, k)
-            if not isinstance(h, string_types):
+            if not isinstance(h, str):
                 self.err(hp, 'must be a hostname or IP address string, got %s' % _show(h))
             elif not h.strip():
                 self.err(hp, 'must not be empty')
@@ -260,7 +259,7 @@ def validate_topology(data):
                 zone = node.get('zone')
                 if zone is None:
                     v.err(zp, 'is required: an integer >= 1')
-                elif isinstance(zone, bool) or not isinstance(zone, integer_types) or zone < 1:
+                elif isinstance(zone, bool) or not isinstance(zone, int) or zone < 1:
                     v.err(zp, 'must be an integer >= 1, got %s' % _show(zone))
                 elif zone > MAX_ZONE:
                     v.err(zp, 'must be an integer from 1 to %d (a Go int in Heketi), got %s' % (MAX_ZONE, zone))
@@ -277,7 +276,7 @@ def validate_topology(data):
             for k, dev in enumerate(devices):
                 dp = '%s.devices[%d]' % (np_, k)
                 nd = {'path': dp, 'name': None, 'destroydata': False, 'tags': None}
-                if isinstance(dev, string_types):
+                if isinstance(dev, str):
                     name = dev
                     name_path = dp
                 elif isinstance(dev, dict):
@@ -293,7 +292,7 @@ def validate_topology(data):
                 else:
                     v.err(dp, 'must be a device path string or a mapping with "name", got %s' % _kind(dev))
                     continue
-                if not isinstance(name, string_types):
+                if not isinstance(name, str):
                     v.err(name_path, 'must be a device path string, got %s' % _show(name))
                     continue
                 if not DEVICE_NAME_RE.match(name):

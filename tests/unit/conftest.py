@@ -49,7 +49,7 @@ def run_playbook(tmp_path):
             varsfile.write_text(json.dumps(extra_vars))
             cmd += ["-e", f"@{varsfile}"]
         env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                   ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".cache" / "collections"))
+                   ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"))
         proc = subprocess.run(cmd + list(args) + [str(play)], cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=300, check=False)
         return proc.returncode, proc.stdout + proc.stderr

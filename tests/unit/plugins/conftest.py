@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Make ``ansible_collections.glusterfs.heketi`` importable when pytest runs from the checkout.
 
-tools/venv.sh links the checkout as .cache/collections/ansible_collections/glusterfs/heketi;
+collections/ansible_collections/glusterfs/heketi is a committed link to the checkout;
 ansible-test units puts the collection on the path itself, then this does nothing.
 """
 from __future__ import annotations
@@ -17,4 +17,4 @@ try:
 except ImportError:
     FOUND = False
 if not FOUND:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / ".cache" / "collections"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "collections"))
