@@ -13,7 +13,7 @@
 # Versions: KUBE_VERSIONS (default "v1.25.15 v1.37.2": the in-tree-glusterfs era and the newest release the
 # proxy serves). v1.25.15, not v1.25.16: the proxy here refuses the v0.25.16 zips of staging modules the
 # apiserver imports ("k8s.io/cluster-bootstrap@v0.25.16: reading
-# https://proxy.golang.org/k8s.io/cluster-bootstrap/@v/v0.25.16.zip: 403 Forbidden / This module version is
+# <the Go module proxy>/k8s.io/cluster-bootstrap/@v/v0.25.16.zip: 403 Forbidden / This module version is
 # not available"; likewise controller-manager, kube-controller-manager, kube-proxy), and serves all of v0.25.15. Binaries land in .cache/kube/<version>/bin/kube-apiserver; a version whose
 # binary exists is skipped. The build time and the peak memory of every build are printed and written to
 # .cache/kube/<version>/build.txt.
@@ -64,10 +64,10 @@ build_one() {
   staging_ver="v0.$minor"
   # The checksum database (reached through the proxy) answers 404 for some staging versions the proxy
   # serves, e.g. "verifying module: k8s.io/component-helpers@v0.25.15: reading
-  # https://proxy.golang.org/sumdb/sum.golang.org/lookup/k8s.io/component-helpers@v0.25.15: 404 Not Found"
+  # <the Go module proxy>/sumdb/sum.golang.org/lookup/k8s.io/component-helpers@v0.25.15: 404 Not Found"
   # (also cloud-provider, cluster-bootstrap, kubelet, legacy-cloud-providers, mount-utils,
   # pod-security-admission). Those staging modules alone skip the checksum database; they still come
-  # from proxy.golang.org over TLS. Every other module is verified as usual.
+  # from the Go module proxy over TLS. Every other module is verified as usual.
   local nosum
   nosum="$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._/-]*\) => ./staging/src/k8s\.io/.*$#\1#p' "$modfile" | paste -sd, -)"
   export GONOSUMDB="$nosum"

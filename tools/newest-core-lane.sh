@@ -8,7 +8,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 IMAGE="${NEWEST_CORE_IMAGE:-glusterfs-heketi/trixie-python:1}"
-MIRROR="${LAB_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror: LAB_MIRROR, else debootstrap's own default.
+mirror_arg=()
+[[ -n "${LAB_MIRROR:-}" ]] && mirror_arg=("$LAB_MIRROR")
 cache="$root/.cache/lab"
 tarball="$cache/trixie-python-1.tar"
 requirements="$root/test-requirements-newest.txt"
@@ -21,7 +23,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     trap 'rm -rf "$rootfs" "$tarball.part"' EXIT
     echo "debootstrap trixie into $rootfs"
     debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
-      trixie "$rootfs" "$MIRROR" >"$cache/debootstrap-trixie.log" 2>&1 \
+      trixie "$rootfs" "${mirror_arg[@]}" >"$cache/debootstrap-trixie.log" 2>&1 \
       || { tail -20 "$cache/debootstrap-trixie.log" >&2; exit 1; }
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
            "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*

@@ -124,7 +124,7 @@ glusterfs-server:
   Candidate: 10.3-5
   Version table:
      10.3-5 500
-        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        500 http://mirror.example/debian bookworm/main amd64 Packages
 glusterfs-client:
   Installed: 10.3-5
   Candidate: (none)

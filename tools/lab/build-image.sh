@@ -6,7 +6,9 @@
 set -euo pipefail
 
 IMAGE="${LAB_IMAGE:-glusterfs-heketi/bookworm-systemd:1}"
-MIRROR="${LAB_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror: LAB_MIRROR, else debootstrap's own default.
+mirror_arg=()
+[[ -n "${LAB_MIRROR:-}" ]] && mirror_arg=("$LAB_MIRROR")
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="$root/.cache/lab"
 tarball="$cache/bookworm-systemd-1.tar"
@@ -26,7 +28,7 @@ if [[ $force -eq 1 || ! -s "$tarball" ]]; then
   echo "debootstrap bookworm into $rootfs"
   debootstrap --variant=minbase \
     --include=python3,python3-apt,systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,procps,ca-certificates,less \
-    bookworm "$rootfs" "$MIRROR" >"$cache/debootstrap.log" 2>&1 \
+    bookworm "$rootfs" "${mirror_arg[@]}" >"$cache/debootstrap.log" 2>&1 \
     || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
 
   # Units that cannot or must not run in a container.
@@ -49,6 +51,7 @@ if [[ $force -eq 1 || ! -s "$tarball" ]]; then
     >"$rootfs/etc/systemd/system/ssh.service.d/10-lab-hostkeys.conf"
   ln -sfn /lib/systemd/system/ssh.service "$rootfs/etc/systemd/system/multi-user.target.wants/ssh.service"
 
+  MIRROR="$(awk '$1 == "deb" {print $2; exit}' "$rootfs/etc/apt/sources.list")"
   cat >"$rootfs/etc/apt/sources.list" <<SRC
 deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
