@@ -130,26 +130,50 @@ def test_the_workflow_chains_the_stages_in_order(data):
     assert len(chain) == len(nodes), "workflow nodes outside the chain"
 
 
+DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore", "uninstall")
+# Survey answers no role reads: the confirmation a destructive day-2 template asks for before it runs.
+SURVEY_ONLY = {"heketi_awx_confirm"}
+
+
+def test_destructive_day2_templates_ask_for_a_confirmation(data):
+    by_playbook = {jt["playbook"]: jt for jt in data["heketi_awx_job_templates"]}
+    for name in ("replace_device", "remove_node", "restore", "uninstall"):
+        jt = by_playbook["playbooks/%s.yml" % name]
+        confirm = [q for q in jt["survey_spec"]["spec"] if q["variable"] == "heketi_awx_confirm"]
+        assert jt["survey_enabled"] and confirm and confirm[0]["required"], jt["name"]
+
+
 def test_one_template_per_stage_plus_site(data):
     site = (ROOT / "playbooks" / "site.yml").read_text()
     tags = set(re.findall(r"^#\s+([a-z_]+)\s{2,}", site, re.M)) - {"preflight"}
     templates = data["heketi_awx_job_templates"]
     assert sorted(jt["job_tags"] for jt in templates if "job_tags" in jt) == sorted(STAGES) == sorted(tags)
-    assert [jt["name"] for jt in templates if "job_tags" not in jt] == ["GlusterFS / site"]
+    assert [jt["name"] for jt in templates if "job_tags" not in jt and jt["playbook"] == "site.yml"] == ["GlusterFS / site"]
+    # The day-2 templates run their own playbooks (roles/heketi_maintenance), one each.
+    day2 = sorted(jt["playbook"] for jt in templates if jt["playbook"] != "site.yml")
+    assert day2 == sorted("playbooks/%s.yml" % p for p in DAY2_PLAYBOOKS)
     for jt in templates:
         assert (ROOT / jt["playbook"]).is_file()
         assert jt["ask_job_type_on_launch"] and jt["ask_diff_mode_on_launch"], "%s: check/diff not asked" % jt["name"]
 
 
 def test_surveys_pass_awx_rules_and_offer_the_role_choices(data):
-    argspec = yaml.safe_load((ROOT / "roles" / "storageclass" / "meta" / "argument_specs.yml").read_text())
-    role_options = argspec["argument_specs"]["main"]["options"]
+    role_options = {}
+    for role in ("storageclass", "heketi_maintenance"):
+        argspec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
+        for entry in argspec["argument_specs"].values():
+            role_options.update(entry.get("options") or {})
     items = data["heketi_awx_job_templates"] + data["heketi_awx_workflows"]
     surveyed = [i for i in items if i.get("survey_enabled")]
     assert {i["name"] for i in surveyed} >= {"GlusterFS / site", "GlusterFS / storageclass", "GlusterFS / deploy"}
     for item in surveyed:
         awx_rules.validate_survey(item["survey_spec"])
         for q in item["survey_spec"]["spec"]:
+            if q["variable"] in SURVEY_ONLY:
+                continue
+            # A day-2 playbook's own switches (uninstall.yml's) are read by the playbook, not by a role.
+            if item.get("playbook", "site.yml") != "site.yml" and q["variable"] in (ROOT / item["playbook"]).read_text():
+                continue
             assert q["variable"] in role_options, "%s: survey variable %s is no role option" % (item["name"], q["variable"])
             choices = role_options[q["variable"]].get("choices")
             if choices:
