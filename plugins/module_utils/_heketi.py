@@ -29,6 +29,7 @@ import json
 import select
 import threading
 import time
+import traceback
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
@@ -550,3 +551,13 @@ class HeketiClient(object):
                 'volumes': [volumes[v] for v in (c.get('volumes') or [])] if include_volumes else list(c.get('volumes') or []),
             })
         return {'clusters': result}
+
+
+def run_module(module, run):
+    """The modules' one error path: run(module, client) returns the result the task exits with; a
+    HeketiError anywhere in it fails the task with Heketi's answer and its HTTP status."""
+    try:
+        result = run(module, HeketiClient.from_module(module))
+    except HeketiError as e:
+        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
+    module.exit_json(**result)

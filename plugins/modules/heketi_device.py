@@ -160,14 +160,13 @@ diff:
   type: dict
 '''
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    run_module,
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
     delete_device,
@@ -255,12 +254,7 @@ def main():
     error = validate(module.params)
     if error:
         module.fail_json(msg=error)
-    try:
-        client = HeketiClient.from_module(module)
-        result = run(module, client)
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 def validate(p):

@@ -93,14 +93,13 @@ waited:
 '''
 
 import time
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    run_module,
 )
 
 
@@ -146,12 +145,7 @@ def main():
         module.fail_json(msg='wait_idle: must be 0 or more seconds, got %s' % p['wait_idle'])
     if p['poll_interval'] <= 0:
         module.fail_json(msg='poll_interval: must be more than 0 seconds, got %s' % p['poll_interval'])
-    try:
-        client = HeketiClient.from_module(module)
-        result = run(module, client)
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

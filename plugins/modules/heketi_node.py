@@ -125,14 +125,13 @@ diff:
   type: dict
 '''
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    run_module,
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
     delete_device,
@@ -206,12 +205,7 @@ def main():
         module.fail_json(msg="user: Heketi lets only the admin user manage nodes, got %r" % p['user'])
     if p['force_forget'] and p['state'] != 'absent':
         module.fail_json(msg='force_forget: only applies to state=absent, got state=%s' % p['state'])
-    try:
-        client = HeketiClient.from_module(module)
-        result = run(module, client)
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -162,14 +162,13 @@ diff:
   sample: {"before": {"name": "smoke", "size": 2}, "after": {"name": "smoke", "size": 5}}
 '''
 
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    run_module,
 )
 
 DEFAULTS = {'durability': 'replicate', 'replica': 3, 'disperse_data': 4, 'disperse_redundancy': 2}
@@ -341,12 +340,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
-    try:
-        client = HeketiClient.from_module(module)
-        result = run(module, client)
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':
