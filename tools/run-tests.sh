@@ -99,14 +99,44 @@ if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
 fi
 declare -A result elapsed
 failed=0
-for stage in "${stages[@]}"; do
+# Stages that need only loopback (a Kubernetes control plane, Heketi, ansible-playbook on localhost) run in
+# a second lane, beside the docker-bound stages, from the start: on 2 cores the two lanes overlap their waits
+# (container boots, builds, polling). Their output is printed when they end. PARALLEL_STAGES= runs all in order.
+read -ra parallel <<<"${PARALLEL_STAGES-kube-tests}"
+lane_dir="$root/.cache/lanes"
+declare -A lane_pid
+run_stage() {
+  local stage="$1" start=$SECONDS rc=0
   echo "===== stage: $stage"
-  start=$SECONDS
-  if "stage_$stage"; then result[$stage]=passed; else result[$stage]=FAILED; failed=1; fi
-  elapsed[$stage]=$((SECONDS - start))
+  "stage_$stage" || rc=$?
+  echo "$rc $((SECONDS - start))" >"$lane_dir/$stage.rc"
+  return "$rc"
+}
+mkdir -p "$lane_dir"
+for stage in "${stages[@]}"; do
+  if ((${#stages[@]} > 1)) && [[ " ${parallel[*]} " == *" $stage "* ]]; then
+    rm -f "$lane_dir/$stage.rc"
+    run_stage "$stage" >"$lane_dir/$stage.log" 2>&1 </dev/null &
+    lane_pid[$stage]=$!
+    echo "===== stage: $stage started beside the others (log: $lane_dir/$stage.log)"
+  fi
+done
+for stage in "${stages[@]}"; do
+  [[ -n "${lane_pid[$stage]:-}" ]] && continue
+  run_stage "$stage"
+done
+for stage in "${!lane_pid[@]}"; do
+  wait "${lane_pid[$stage]}"
+  cat "$lane_dir/$stage.log"
+done
+for stage in "${stages[@]}"; do
+  read -r rc secs <"$lane_dir/$stage.rc" 2>/dev/null || { rc=1; secs=0; }
+  if [[ "$rc" == 0 ]]; then result[$stage]=passed; else result[$stage]=FAILED; failed=1; fi
+  elapsed[$stage]=$secs
 done
 echo "===== summary"
 for stage in "${stages[@]}"; do
-  printf '%-12s %-7s %5ss\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}"
+  printf '%-12s %-7s %5ss%s\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}" "${lane_pid[$stage]:+ (beside the others)}"
 done
+echo "total ${SECONDS}s"
 exit "$failed"
