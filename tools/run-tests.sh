@@ -99,36 +99,42 @@ if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
 fi
 declare -A result elapsed
 failed=0
-# Stages that need only loopback (a Kubernetes control plane, Heketi, ansible-playbook on localhost) run in
-# a second lane, beside the docker-bound stages, from the start: on 2 cores the two lanes overlap their waits
-# (container boots, builds, polling). Their output is printed when they end. PARALLEL_STAGES= runs all in order.
-read -ra parallel <<<"${PARALLEL_STAGES-kube-tests}"
+# A second lane runs some stages, one after another, beside the first lane's from the start: the stages that
+# wait for the background builds and are loopback-bound or short (kube-tests, csi, core216). On 2 cores the
+# two lanes overlap their waits (builds, container boots, polling). Its output is printed when it ends.
+# PARALLEL_STAGES= runs every stage in order in one lane.
+read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216}"
 lane_dir="$root/.cache/lanes"
-declare -A lane_pid
+declare -A beside
 run_stage() {
   local stage="$1" start=$SECONDS rc=0
   echo "===== stage: $stage"
   "stage_$stage" || rc=$?
   echo "$rc $((SECONDS - start))" >"$lane_dir/$stage.rc"
-  return "$rc"
+  return 0
 }
 mkdir -p "$lane_dir"
+rm -f "$lane_dir"/*.rc
+second=()
+if ((${#stages[@]} > 1)); then
+  for stage in "${stages[@]}"; do
+    [[ " ${parallel[*]} " == *" $stage "* ]] && { second+=("$stage"); beside[$stage]=1; }
+  done
+fi
+lane_pid=""
+if ((${#second[@]})); then
+  (for stage in "${second[@]}"; do run_stage "$stage"; done) >"$lane_dir/second.log" 2>&1 </dev/null &
+  lane_pid=$!
+  echo "===== second lane started: ${second[*]} (log: $lane_dir/second.log)"
+fi
 for stage in "${stages[@]}"; do
-  if ((${#stages[@]} > 1)) && [[ " ${parallel[*]} " == *" $stage "* ]]; then
-    rm -f "$lane_dir/$stage.rc"
-    run_stage "$stage" >"$lane_dir/$stage.log" 2>&1 </dev/null &
-    lane_pid[$stage]=$!
-    echo "===== stage: $stage started beside the others (log: $lane_dir/$stage.log)"
-  fi
+  [[ -n "${beside[$stage]:-}" ]] || run_stage "$stage"
 done
-for stage in "${stages[@]}"; do
-  [[ -n "${lane_pid[$stage]:-}" ]] && continue
-  run_stage "$stage"
-done
-for stage in "${!lane_pid[@]}"; do
-  wait "${lane_pid[$stage]}"
-  cat "$lane_dir/$stage.log"
-done
+if [[ -n "$lane_pid" ]]; then
+  wait "$lane_pid"
+  echo "===== second lane (${second[*]}):"
+  cat "$lane_dir/second.log"
+fi
 for stage in "${stages[@]}"; do
   read -r rc secs <"$lane_dir/$stage.rc" 2>/dev/null || { rc=1; secs=0; }
   if [[ "$rc" == 0 ]]; then result[$stage]=passed; else result[$stage]=FAILED; failed=1; fi
@@ -136,7 +142,7 @@ for stage in "${stages[@]}"; do
 done
 echo "===== summary"
 for stage in "${stages[@]}"; do
-  printf '%-12s %-7s %5ss%s\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}" "${lane_pid[$stage]:+ (beside the others)}"
+  printf '%-12s %-7s %5ss%s\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}" "${beside[$stage]:+ (second lane)}"
 done
 echo "total ${SECONDS}s"
 exit "$failed"
