@@ -28,6 +28,10 @@ for pair in "$@"; do
         -o LogLevel=ERROR -o ConnectTimeout="$timeout" \
         "$user@$addr" "${prefix}gluster --version >/dev/null && ${prefix}systemctl is-active glusterd" 2>&1)
   rc=$?
+  # A changed host key: ssh's own last line says it; its warning banner before it is noise here.
+  case $out in
+    *'Host key verification failed'*) out='Host key verification failed.' ;;
+  esac
   printf '%s{"host":"%s","manage":"%s","rc":%d,"reason":"%s"}' "$sep" "$(json "$host")" "$(json "$addr")" "$rc" "$(json "$out")"
   sep=','
 done
