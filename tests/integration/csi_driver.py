@@ -8,9 +8,8 @@
 - csi_tool(name)        path of csi-sanity / csi-provisioner / csi-resizer built by tools/build-csi-tools.sh
 - CSITOPOLOGY           3 nodes in zones 1-3 (storage hostnames 192.0.2.1-3, documentation addresses
                         nothing connects to under the mock executor), 2 devices each
-- Daemon                a long-running process of a test with its log (sidecars, kube-controller-manager)
+- Daemon                a long-running process of a test with its log (the sidecars)
 - DriverProcess         the driver (controller or node mode) on a unix socket in a test folder
-- controller_manager()  kube-controller-manager with the controllers a CSI claim's life needs
 """
 from __future__ import annotations
 
@@ -64,7 +63,7 @@ def secrets_for(server) -> dict:
 
 
 class Daemon:
-    """A long-running process of a test (the driver, a sidecar, kube-controller-manager), logging to
+    """A long-running process of a test (the driver, a sidecar), logging to
     <dir>/<name>.log, in its own session so that stop() ends it alone."""
 
     def __init__(self, workdir: Path, name: str, argv: list[str]):
@@ -127,33 +126,3 @@ class DriverProcess(Daemon):
                         pass
             time.sleep(0.05)
         raise RuntimeError("the driver did not listen on %s" % self.socket)
-
-
-# The controllers a CSI claim's life needs besides the sidecars: the persistent-volume binder binds the
-# claim to the PV csi-provisioner made and releases the PV when the claim goes (csi-provisioner then
-# deletes the volume), the expander, and PVC/PV protection (their finalizers: without them a deleted
-# claim waits forever).
-CSI_CONTROLLERS = "persistentvolume-binder,persistentvolume-expander,pvc-protection,pv-protection"
-
-
-def controller_manager(kube, workdir: Path) -> Daemon:
-    """kube-controller-manager of kube's version against it (admin kubeconfig, loopback only)."""
-    binary = REPO_ROOT / ".cache" / "kube" / kube.version / "bin" / "kube-controller-manager"
-    if not os.access(binary, os.X_OK):
-        raise RuntimeError("%s is not built: run tools/build-kube-apiserver.sh" % binary)
-    workdir = Path(workdir)
-    port = _free_port()
-    argv = [str(binary), "--kubeconfig", str(kube.kubeconfig), "--controllers", CSI_CONTROLLERS,
-            "--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", str(port),
-            "--cert-dir", str(workdir / "kcm-certs"), "--flex-volume-plugin-dir", str(workdir / "flexvolume"),
-            "--authentication-skip-lookup", "--v", "2"]
-    daemon = Daemon(workdir, "kube-controller-manager", argv).start()
-    time.sleep(0.5)
-    daemon.check_alive()
-    return daemon
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

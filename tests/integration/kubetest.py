@@ -21,7 +21,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tools" / "kube"))
 
-from kubelab import KubeAPIServer, has_controller_manager  # noqa: E402
+from kubelab import KubeAPIServer, has_in_tree_glusterfs  # noqa: E402
 
 OLD, NEW = "v1.25.15", "v1.37.2"
 PLAYBOOK = REPO_ROOT / "playbooks" / "storageclass.yml"
@@ -38,7 +38,7 @@ def kube(tmp_path_factory):
             workdir = tmp_path_factory.mktemp("kube-" + version)
             try:
                 servers[version] = KubeAPIServer(
-                    version, workdir, controller_manager=has_controller_manager(version)).start()
+                    version, workdir, controller_manager=has_in_tree_glusterfs(version)).start()
             except RuntimeError as err:
                 pytest.fail(str(err), pytrace=False)
         return servers[version]

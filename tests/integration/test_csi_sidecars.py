@@ -4,7 +4,7 @@
 """The upstream sidecars with the driver, against a REAL API server and the REAL Heketi server.
 
 kube-apiserver and kube-controller-manager v1.37.2 (tools/build-kube-apiserver.sh, run by
-tools/kube/kubelab.py and controller_manager()), csi-provisioner v6.4.0 and csi-resizer v2.3.0
+tools/kube/kubelab.py), csi-provisioner v6.4.0 and csi-resizer v2.3.0
 (tools/build-csi-tools.sh) run out of cluster (--kubeconfig, --csi-address on the driver's socket) on
 the objects the storageclass role created, as the role's ServiceAccount (a TokenRequest token, so the
 role's RBAC is what is tested, leader election in its namespace included, as in its Deployment); the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from csi_driver import CSITOPOLOGY, DRIVER_NAME, Daemon, DriverProcess, controller_manager, csi_tool
+from csi_driver import CSITOPOLOGY, DRIVER_NAME, Daemon, DriverProcess, csi_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT / "tools" / "kube"))
@@ -76,12 +76,11 @@ def sa_kubeconfig(kube, namespace: str, account: str, path: Path) -> Path:
 def lab(heketi_server, tmp_path):
     heketi_server.load(CSITOPOLOGY)
     try:
-        kube = KubeAPIServer(VERSION, tmp_path / "kube").start()
+        kube = KubeAPIServer(VERSION, tmp_path / "kube", controller_manager=True).start()
     except RuntimeError as err:
         pytest.fail(str(err), pytrace=False)
     procs = []
     try:
-        procs.append(controller_manager(kube, tmp_path / "kcm"))
         # The objects come from the storageclass role (csi): Secret, StorageClass, CSIDriver, RBAC, ...
         play = run_play(kube, heketi_server, {}, csi_vars(
             "sidecars", storageclass_name=CLASS, storageclass_secret_name="heketi-csi",

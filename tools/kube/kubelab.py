@@ -10,8 +10,8 @@ Clients authenticate with the token (kubeconfig user "admin", group system:maste
 client certificate (kubeconfig user "admin-cert"). Nothing listens beyond 127.0.0.1; the endpoint
 reconciler is off, so no address other than 127.0.0.1 is ever published.
 
-With controller_manager=True (versions up to 1.25, where the in-tree glusterfs provisioner lives) it also
-starts kube-controller-manager from the same build, as user system:kube-controller-manager (bootstrap RBAC)
+With controller_manager=True it also starts kube-controller-manager from the same build (up to 1.25 the
+in-tree glusterfs provisioner lives there; from 1.26 the CSI tests need its persistent-volume binder), as user system:kube-controller-manager (bootstrap RBAC)
 with --use-service-account-credentials: each controller acts as its own kube-system service account, whose
 token the serviceaccount-token controller signs with the service-account key. Only the controllers that
 dynamic provisioning needs run (CONTROLLERS).
@@ -56,9 +56,8 @@ CONTROLLERS = ("persistentvolume-binder", "persistentvolume-expander", "pvc-prot
                "endpoint", "serviceaccount-token", "serviceaccount")
 
 
-def has_controller_manager(version: str) -> bool:
-    """Whether tools/build-kube-apiserver.sh builds kube-controller-manager for VERSION (up to 1.25: the
-    in-tree glusterfs provisioner runs there)."""
+def has_in_tree_glusterfs(version: str) -> bool:
+    """Whether kube-controller-manager of VERSION still has the in-tree glusterfs provisioner (up to 1.25)."""
     return int(version.lstrip("v").split(".")[1]) <= 25
 
 
@@ -411,7 +410,7 @@ def main() -> int:
     parser.add_argument("--version", default=DEFAULT_VERSIONS[-1])
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--controller-manager", action="store_true",
-                        help="also start kube-controller-manager (versions up to 1.25)")
+                        help="also start kube-controller-manager")
     args = parser.parse_args()
     if args.action == "build":
         print(ensure_built(args.version))
