@@ -85,10 +85,13 @@ stage_molecule() {
       [[ -f "$scenario" ]] && scenarios+=("$(basename "$(dirname "$scenario")")")
     done
   fi
+  local failed_scenarios=()
   for scenario in "${scenarios[@]}"; do
     echo "== molecule test -s $scenario"
-    molecule test -s "$scenario" || rc=1
+    molecule test -s "$scenario" || { rc=1; failed_scenarios+=("$scenario"); }
   done
+  # Named last, so that the tail of the log (all CI shows of a long stage) says which scenario failed.
+  ((rc == 0)) || echo "== molecule: FAILED scenarios: ${failed_scenarios[*]}"
   return "$rc"
 }
 
