@@ -289,24 +289,31 @@ errors:
 '''
 
 import json
-import traceback
+from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    ModuleFailure,
+    run_module,
 )
-from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology import (
-    TopologyError,
-    execute,
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import ServerLock, execute
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import (
     make_plan,
     predict,
+    public,
     summarize,
+)
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.schema import (
+    TopologyError,
+    loads_json,
     validate_topology,
 )
+
+FIRST_FAILURES = 3
 
 
 def load_source(module):
@@ -319,43 +326,79 @@ def load_source(module):
     except (IOError, OSError) as e:
         raise TopologyError(['src: cannot read %s: %s' % (src, to_native(e))], title='Cannot load the topology')
     try:
-        return json.loads(raw.decode('utf-8'))
-    except ValueError as e:
-        raise TopologyError(['src: %s is not valid JSON: %s' % (src, to_native(e))], title='Cannot load the topology')
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise TopologyError(['src: %s is not UTF-8: %s' % (src, to_native(e))], title='Cannot load the topology')
+    return loads_json(text, 'src: %s' % src)
 
 
-def run(module):
+def failure_message(url, actions, failures, lost):
+    """A short message: counts, the first few failures, what to do."""
+    counts = Counter(a['status'] for a in actions)
+    shown = ['%s (%s): %s' % (f['path'] or '-', f['action'], f['msg']) for f in failures[:FIRST_FAILURES]]
+    if len(failures) > FIRST_FAILURES:
+        shown.append('and %d more (see failures)' % (len(failures) - FIRST_FAILURES))
+    tally = '%d done, %d failed, %d unknown, %d not sent' % (
+        counts['done'] + counts['reverted'], counts['failed'], counts['unknown'], counts['skipped'])
+    if lost is not None:
+        return ('Lost the Heketi server at %s during the load; no further write was sent. Of %d operations: %s '
+                '("unknown": sent, but no answer came, so Heketi may have made them; they are listed in added). '
+                'First failures: %s. Bring the server back and run again: the rerun adds what is missing and '
+                'reports any duplicate in drift.' % (url, len(actions), tally, '; '.join(shown)))
+    return ('%d of %d Heketi operation(s) failed (%s): %s. What was added is in added; a rerun adds what '
+            'is still missing.' % (len(failures), len(actions), tally, '; '.join(shown)))
+
+
+def run(module, client):
     if module.params['max_inflight_operations'] < 1:
-        raise TopologyError(['max_inflight_operations: must be an integer >= 1, got %s'
-                             % module.params['max_inflight_operations']], title='Invalid option')
-    spec = validate_topology(load_source(module))
-    client = HeketiClient.from_module(module)
+        raise ModuleFailure('Invalid option: max_inflight_operations: must be an integer >= 1, got %s'
+                            % module.params['max_inflight_operations'], changed=False)
+    try:
+        spec = validate_topology(load_source(module))
+    except TopologyError as e:
+        raise ModuleFailure(e.message, errors=e.errors, changed=False)
+    if module.check_mode:
+        return load(module, client, spec)
+    # Serialize the loads against one server on this host: two plans made from the same read would
+    # add the same devices twice.
+    with ServerLock(client.url, timeout=module.params['timeout']):
+        return load(module, client, spec)
+
+
+def load(module, client, spec):
     current = client.topology(include_volumes=False)
-    plan = make_plan(spec, current)
+    try:
+        plan = make_plan(spec, current)
+    except TopologyError as e:
+        raise ModuleFailure(e.message, errors=e.errors, changed=False)
     actions = plan['actions']
     for d in plan['drift']:
         module.warn(d['msg'])
-    result = dict(changed=bool(actions), actions=actions, drift=[dict((k, v) for k, v in d.items()) for d in plan['drift']])
+    result = dict(changed=bool(actions), actions=public(actions), drift=plan['drift'])
     before = summarize(current)
     if module.check_mode or not actions:
         result['topology'] = current
         if module._diff:
-            result['diff'] = dict(before=before, after=predict(before, plan))
-        return result, []
-    failures = execute(client, plan, max_inflight=module.params['max_inflight_operations'])
-    done = [a for a in actions if a['status'] in ('done', 'reverted')]
-    result['changed'] = any(a['status'] == 'done' for a in actions)
-    try:
-        after = client.topology(include_volumes=False)
-        result['topology'] = after
-        if module._diff:
-            result['diff'] = dict(before=before, after=summarize(after))
-    except HeketiError as e:
-        failures.append({'path': '', 'action': 'read_topology', 'status': e.status, 'msg': e.message, 'error': e.message})
+            result['diff'] = dict(before=before, after=predict(current, actions))
+        return result
+    failures = execute(client, actions, max_inflight=module.params['max_inflight_operations'])
+    result['actions'] = public(actions)
+    result['changed'] = any(a['status'] in ('done', 'unknown') for a in actions)
+    lost = next((f for f in failures if f['status'] is None), None)
+    if lost is None:
+        try:
+            after = client.topology(include_volumes=False)
+            result['topology'] = after
+            if module._diff:
+                result['diff'] = dict(before=before, after=summarize(after))
+        except HeketiError as e:
+            failures.append({'path': '', 'action': 'read_topology', 'status': e.status, 'outcome': 'failed',
+                             'msg': e.message, 'error': e.message})
     if failures:
         result['failures'] = failures
-        result['added'] = done
-    return result, failures
+        result['added'] = [a for a in result['actions'] if a['status'] in ('done', 'reverted', 'unknown')]
+        raise ModuleFailure(failure_message(client.url, actions, failures, lost), **result)
+    return result
 
 
 def main():
@@ -371,22 +414,7 @@ def main():
         required_one_of=[('topology', 'src')],
         supports_check_mode=True,
     )
-    try:
-        result, failures = run(module)
-    except TopologyError as e:
-        module.fail_json(msg=e.message, errors=e.errors, changed=False)
-    except HeketiError as e:
-        module.fail_json(msg=e.message, status=e.status, url=e.url, changed=False,
-                         exception=traceback.format_exc())
-    if failures:
-        lines = ['%s (%s): %s' % (f['path'] or '-', f['action'], f['msg']) for f in failures]
-        added = ['%s %s%s' % (a['action'], a['path'], ' (id %s)' % (a.get('node') or a.get('cluster'))
-                              if (a.get('node') or a.get('cluster')) else '') for a in result['added']]
-        module.fail_json(msg='%d Heketi operation(s) failed: %s. Added or updated before that: %s. '
-                             'A rerun adds what is still missing.'
-                             % (len(failures), '; '.join(lines), ', '.join(added) if added else 'nothing'),
-                         **result)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':
