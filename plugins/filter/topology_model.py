@@ -86,6 +86,8 @@ _value:
       elements: str
 '''
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.inventory import (
     device_problems,
     model,
@@ -93,7 +95,8 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.
 
 
 def topology_model(hostvars, hosts, group, src='', src_text='', defaults=None, wipe=False, check_devices=True):
-    return model(list(hosts or []), hostvars, group, src, src_text, defaults or {}, bool(wipe), bool(check_devices))
+    return model(list(hosts or []), hostvars, group, src, src_text, defaults or {}, boolean(wipe, strict=False),
+                 boolean(check_devices, strict=False))
 
 
 def topology_device_problems(nodes, facts):
