@@ -12,8 +12,8 @@ description:
   - Builds the topology from the storage hosts' variables (C(topology_devices), C(topology_zone), C(topology_manage),
     C(topology_storage), C(topology_cluster), C(topology_tags)), or reads the user's C(topology.json) text, and checks
     it with the validator M(glusterfs.heketi.heketi_topology) uses, so both refuse the same mistakes.
-  - Inventory mistakes name the host and the variable (C(node3: topology_zone must be an integer >= 1, got 0)),
-    mistakes in a file its JSON path; duplicate JSON keys, device paths that are one device written twice
+  - Inventory mistakes name the host and the variable (for example C(node3) and C(topology_zone)),
+    mistakes in a file its JSON path. Duplicate JSON keys, device paths that are one device written twice
     (C(/dev/sdb) and C(/dev//sdb)), trailing newlines and scoped IPv6 addresses are refused.
   - C(destroydata) is kept only when O(wipe) is true, whatever the source.
   - Every node is matched to the inventory host whose devices are checked; with O(check_devices) a node

@@ -20,11 +20,18 @@ description:
     structure and types, non-empty C(manage) and C(storage) hostname lists of valid hostnames or IP addresses,
     zones (integers >= 1), device names (absolute paths of the characters Heketi accepts,
     C(^/[a-zA-Z0-9_.:/-]+$)), tags (Heketi's limits), a manage or storage hostname used by two nodes,
-    and a device listed twice on one node.
+    and a device listed twice on one node, also under another spelling (V(/dev/sdb), V(/dev//sdb), V(/dev/./sdb)
+    and V(/dev/sdb/) are one device; the error names the alias, and names are sent normalised).
+  - Refused as well, before any write, is what Heketi would refuse only after writes began (a trailing newline
+    such as V(/dev/sdb\n), a scoped IPv6 address such as V(fe80::1%eth0)), and in O(src) a key given twice in one
+    object (JSON would silently keep the last).
+  - The role C(glusterfs.heketi.topology) checks its topology with this same validator (filter
+    M(glusterfs.heketi.topology_model#filter)).
   - B(Unknown keys fail.) A key the schema does not know (a typo such as C(zones), or C(cluster) inside C(node))
     is an error, where C(heketi-cli) silently ignores it.
-  - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively). A device is the device of that
-    node whose name, or one of the paths Heketi records for it (udev aliases), equals the device name.
+  - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively, as
+    RV(drift) compares them). A device is the device of that node whose name, or one of the paths Heketi records
+    for it (udev aliases), equals the device name once both are normalised.
     Each file cluster maps to the Heketi cluster that holds its known nodes; when none of its nodes is known yet,
     a new cluster is created (with explicit C(file) and C(block) flags,
     default V(true)) just before its first node joins, and deleted again if no node could join it.
@@ -35,10 +42,20 @@ description:
     topology are set to the listed value, other tags are kept) and cluster flags set when the topology states them.
     A zone or hostname that differs on an existing node cannot be changed through the API; it is returned in
     RV(drift) and warned about, without failing. Nothing is ever removed.
+  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes whose hostnames differ
+    only in case, are reported in RV(drift) and warned about, with their ids, on every run, whoever created them.
+  - B(Concurrent runs.) Runs against one O(url) on one host are serialized by an exclusive lock file in that host's
+    temporary directory, held from the read of Heketi's topology to the last write (check mode takes none). Runs
+    on two hosts (two AWX execution nodes) or through two URLs of one server are not serialized; what they
+    duplicate is reported as above.
+  - The plan is one list of actions (RV(actions)); check mode predicts from it, execution performs it.
   - Nodes are added one after another. Devices are added concurrently across nodes (the devices of one node one
     after another), with at most O(max_inflight_operations) Heketi operations in flight.
   - B(Failures.) When a node or device cannot be added, the module carries on with everything else, then fails
-    listing every failure with the server's message and everything it added. A rerun completes the rest.
+    with the counts and the first few failures (all are in RV(failures)) and everything it added. A rerun
+    completes the rest.
+  - B(A lost server.) Once Heketi cannot be reached, no further write is sent; those in flight are waited for.
+    An operation sent but never answered is V(unknown) (Heketi may have made it) and listed in RV(added).
 author:
   - glusterfs.heketi developers (@glusterfs-heketi)
 requirements:
@@ -204,8 +221,9 @@ actions:
     - What the module did, or in check mode would do, in order.
     - C(action) is one of V(create_cluster), V(set_cluster_flags), V(add_node), V(set_node_tags), V(add_device),
       V(set_device_tags); C(path) is the place in the topology; C(status) is V(planned) (check mode), V(done),
-      V(failed) (with C(error)), V(skipped) (its node or cluster could not be added) or V(reverted) (a created
-      cluster deleted again because no node joined it).
+      V(failed) (with C(error)), V(unknown) (sent, but no answer came, the server was lost and may have made the
+      change), V(skipped) (not sent, because its node or cluster could not be added or the server was lost) or
+      V(reverted) (a created cluster deleted again because no node joined it).
   returned: always
   type: list
   elements: dict
@@ -226,7 +244,10 @@ actions:
       tags: {}
       status: done
 drift:
-  description: Differences the API cannot change on existing nodes (zone, manage or storage hostnames).
+  description:
+    - Differences the API cannot change on existing nodes (C(field) V(zone), V(manage) or V(storage)).
+    - Duplicates Heketi holds, with C(ids) naming them (C(field) V(devices) when one node holds a device name twice,
+      V(nodes) for two nodes with one hostname in different case).
   returned: always
   type: list
   elements: dict
@@ -265,7 +286,9 @@ topology:
                 storage: {total: 524288000, free: 524288000, used: 0}
                 bricks: []
 failures:
-  description: Every failed addition or update, with the server's message (C(msg)).
+  description:
+    - Every failed addition or update, with the server's message (C(msg)), C(status) (HTTP, null when no answer
+      came) and C(outcome) (V(failed), or V(unknown) when the request was sent but never answered).
   returned: failure after writes began
   type: list
   elements: dict
@@ -275,7 +298,7 @@ failures:
       status: 400
       msg: "New Node doesn't have glusterd running"
 added:
-  description: Everything that was added or updated before the failure, as in RV(actions).
+  description: Everything that was (V(done), V(reverted)) or may have been (V(unknown)) added or updated before the failure, as in RV(actions).
   returned: failure after writes began
   type: list
   elements: dict
