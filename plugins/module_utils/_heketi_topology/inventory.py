@@ -64,6 +64,9 @@ class InventoryNames(JsonNames):
     def node(self, path):
         return self.hosts.get(path, path)
 
+    def ref(self, path):
+        return self._split(path)[1]
+
     def duplicate_host(self, path, kind, host, other):
         me, variable = self._split(path)
         variable = re.sub(r'\[\d+\]$', '', variable)

@@ -139,6 +139,10 @@ class JsonNames(object):
     def node(self, path):
         return path
 
+    def ref(self, path):
+        """Another place named inside a message."""
+        return path
+
     def duplicate_host(self, path, kind, host, other):
         return '%s: %s hostname %s is already used by %s' % (path, kind, _show(host), other)
 
@@ -251,10 +255,11 @@ class _Validator(object):
         if norm in names:
             first_name, first_path = names[norm]
             if first_name == name:
-                self.err(name_path, 'device %s is listed twice on this node (also %s)' % (name, first_path))
+                self.err(name_path, 'device %s is listed twice on this node (also %s)'
+                         % (name, self.names.ref(first_path)))
             else:
                 self.err(name_path, 'device %s is %s, listed twice on this node (also %s as %s)'
-                         % (name, norm, first_path, first_name))
+                         % (name, norm, self.names.ref(first_path), first_name))
             return None
         names[norm] = (name, dp)
         nd['name'] = to_text(norm)
