@@ -23,10 +23,10 @@ description:
     and a device listed twice on one node, also under another spelling (V(/dev/sdb), V(/dev//sdb), V(/dev/./sdb)
     and V(/dev/sdb/) are one device; the error names the alias, and names are sent normalised).
   - Refused as well, before any write, is what Heketi would refuse only after writes began (a trailing newline
-    such as V(/dev/sdb\n), a scoped IPv6 address such as V(fe80::1%eth0)), and in O(src) a key given twice in one
+    after a name such as V(/dev/sdb), a scoped IPv6 address such as V(fe80::1%eth0)), and in O(src) a key given twice in one
     object (JSON would silently keep the last).
   - The role C(glusterfs.heketi.topology) checks its topology with this same validator (filter
-    M(glusterfs.heketi.topology_model#filter)).
+    P(glusterfs.heketi.topology_model#filter)).
   - B(Unknown keys fail.) A key the schema does not know (a typo such as C(zones), or C(cluster) inside C(node))
     is an error, where C(heketi-cli) silently ignores it.
   - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively, as
@@ -311,7 +311,6 @@ errors:
     - "clusters[0].nodes[2].node.zone: must be an integer >= 1, got 0"
 '''
 
-import json
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
