@@ -30,8 +30,9 @@ def measure(nodes: int, devices: int, show_profile: bool) -> None:
     from heketi_server import HeketiServer
     from topology_load import make_topology
     from ansible_collections.glusterfs.heketi.plugins.module_utils import _heketi as H
-    from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology import (
-        execute, make_plan, validate_topology)
+    from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import execute
+    from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import make_plan
+    from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.schema import validate_topology
 
     server = HeketiServer(Path(tempfile.mkdtemp(prefix="m2-prof-")))
     server.start()
@@ -46,7 +47,7 @@ def measure(nodes: int, devices: int, show_profile: bool) -> None:
         print("100 GETs            cpu %6.2f s  wall %6.2f s" % (time.process_time() - cpu, time.monotonic() - wall))
         spec = validate_topology(make_topology(nodes, devices))
         cpu, wall = time.process_time(), time.monotonic()
-        failures = execute(client, make_plan(spec, client.topology(include_volumes=False)), 8)
+        failures = execute(client, make_plan(spec, client.topology(include_volumes=False))["actions"], 8)
         print("fresh %dx%d load      cpu %6.2f s  wall %6.2f s  failures %d" % (
             nodes, devices, time.process_time() - cpu, time.monotonic() - wall, len(failures)))
         cpu, wall = time.process_time(), time.monotonic()

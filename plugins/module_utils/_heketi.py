@@ -553,11 +553,24 @@ class HeketiClient(object):
         return {'clusters': result}
 
 
+class ModuleFailure(Exception):
+    """A failure a module reports with what it already did: run_module fails the task with ``msg`` and
+    the partial ``result`` (for example what was added before a write failed)."""
+
+    def __init__(self, msg, **result):
+        super(ModuleFailure, self).__init__(msg)
+        self.msg = msg
+        self.result = result
+
+
 def run_module(module, run):
     """The modules' one error path: run(module, client) returns the result the task exits with; a
-    HeketiError anywhere in it fails the task with Heketi's answer and its HTTP status."""
+    HeketiError anywhere in it fails the task with Heketi's answer and its HTTP status, a
+    ModuleFailure with its message and partial result."""
     try:
         result = run(module, HeketiClient.from_module(module))
+    except ModuleFailure as e:
+        module.fail_json(msg=e.msg, **e.result)
     except HeketiError as e:
         module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
     module.exit_json(**result)

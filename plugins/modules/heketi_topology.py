@@ -20,11 +20,18 @@ description:
     structure and types, non-empty C(manage) and C(storage) hostname lists of valid hostnames or IP addresses,
     zones (integers >= 1), device names (absolute paths of the characters Heketi accepts,
     C(^/[a-zA-Z0-9_.:/-]+$)), tags (Heketi's limits), a manage or storage hostname used by two nodes,
-    and a device listed twice on one node.
+    and a device listed twice on one node, also under another spelling (V(/dev/sdb), V(/dev//sdb), V(/dev/./sdb)
+    and V(/dev/sdb/) are one device; the error names the alias, and names are sent normalised).
+  - Refused as well, before any write, is what Heketi would refuse only after writes began (a trailing newline
+    after a name such as V(/dev/sdb), a scoped IPv6 address such as V(fe80::1%eth0)), and in O(src) a key given twice in one
+    object (JSON would silently keep the last).
+  - The role C(glusterfs.heketi.topology) checks its topology with this same validator (filter
+    P(glusterfs.heketi.topology_model#filter)).
   - B(Unknown keys fail.) A key the schema does not know (a typo such as C(zones), or C(cluster) inside C(node))
     is an error, where C(heketi-cli) silently ignores it.
-  - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively). A device is the device of that
-    node whose name, or one of the paths Heketi records for it (udev aliases), equals the device name.
+  - B(Matching.) A node is the Heketi node that has any of its manage hostnames (compared case-insensitively, as
+    RV(drift) compares them). A device is the device of that node whose name, or one of the paths Heketi records
+    for it (udev aliases), equals the device name once both are normalised.
     Each file cluster maps to the Heketi cluster that holds its known nodes; when none of its nodes is known yet,
     a new cluster is created (with explicit C(file) and C(block) flags,
     default V(true)) just before its first node joins, and deleted again if no node could join it.
@@ -35,10 +42,20 @@ description:
     topology are set to the listed value, other tags are kept) and cluster flags set when the topology states them.
     A zone or hostname that differs on an existing node cannot be changed through the API; it is returned in
     RV(drift) and warned about, without failing. Nothing is ever removed.
+  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes whose hostnames differ
+    only in case, are reported in RV(drift) and warned about, with their ids, on every run, whoever created them.
+  - B(Concurrent runs.) Runs against one O(url) on one host are serialized by an exclusive lock file in that host's
+    temporary directory, held from the read of Heketi's topology to the last write (check mode takes none). Runs
+    on two hosts (two AWX execution nodes) or through two URLs of one server are not serialized; what they
+    duplicate is reported as above.
+  - The plan is one list of actions (RV(actions)); check mode predicts from it, execution performs it.
   - Nodes are added one after another. Devices are added concurrently across nodes (the devices of one node one
     after another), with at most O(max_inflight_operations) Heketi operations in flight.
   - B(Failures.) When a node or device cannot be added, the module carries on with everything else, then fails
-    listing every failure with the server's message and everything it added. A rerun completes the rest.
+    with the counts and the first few failures (all are in RV(failures)) and everything it added. A rerun
+    completes the rest.
+  - B(A lost server.) Once Heketi cannot be reached, no further write is sent; those in flight are waited for.
+    An operation sent but never answered is V(unknown) (Heketi may have made it) and listed in RV(added).
 author:
   - glusterfs.heketi developers (@glusterfs-heketi)
 requirements:
@@ -204,8 +221,9 @@ actions:
     - What the module did, or in check mode would do, in order.
     - C(action) is one of V(create_cluster), V(set_cluster_flags), V(add_node), V(set_node_tags), V(add_device),
       V(set_device_tags); C(path) is the place in the topology; C(status) is V(planned) (check mode), V(done),
-      V(failed) (with C(error)), V(skipped) (its node or cluster could not be added) or V(reverted) (a created
-      cluster deleted again because no node joined it).
+      V(failed) (with C(error)), V(unknown) (sent, but no answer came, the server was lost and may have made the
+      change), V(skipped) (not sent, because its node or cluster could not be added or the server was lost) or
+      V(reverted) (a created cluster deleted again because no node joined it).
   returned: always
   type: list
   elements: dict
@@ -226,7 +244,10 @@ actions:
       tags: {}
       status: done
 drift:
-  description: Differences the API cannot change on existing nodes (zone, manage or storage hostnames).
+  description:
+    - Differences the API cannot change on existing nodes (C(field) V(zone), V(manage) or V(storage)).
+    - Duplicates Heketi holds, with C(ids) naming them (C(field) V(devices) when one node holds a device name twice,
+      V(nodes) for two nodes with one hostname in different case).
   returned: always
   type: list
   elements: dict
@@ -265,7 +286,9 @@ topology:
                 storage: {total: 524288000, free: 524288000, used: 0}
                 bricks: []
 failures:
-  description: Every failed addition or update, with the server's message (C(msg)).
+  description:
+    - Every failed addition or update, with the server's message (C(msg)), C(status) (HTTP, null when no answer
+      came) and C(outcome) (V(failed), or V(unknown) when the request was sent but never answered).
   returned: failure after writes began
   type: list
   elements: dict
@@ -275,7 +298,7 @@ failures:
       status: 400
       msg: "New Node doesn't have glusterd running"
 added:
-  description: Everything that was added or updated before the failure, as in RV(actions).
+  description: Everything that was (V(done), V(reverted)) or may have been (V(unknown)) added or updated before the failure, as in RV(actions).
   returned: failure after writes began
   type: list
   elements: dict
@@ -288,25 +311,31 @@ errors:
     - "clusters[0].nodes[2].node.zone: must be an integer >= 1, got 0"
 '''
 
-import json
-import traceback
+from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
     HeketiError,
+    ModuleFailure,
+    run_module,
 )
-from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology import (
-    TopologyError,
-    execute,
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import ServerLock, execute
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import (
     make_plan,
     predict,
+    public,
     summarize,
+)
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.schema import (
+    TopologyError,
+    loads_json,
     validate_topology,
 )
+
+FIRST_FAILURES = 3
 
 
 def load_source(module):
@@ -319,43 +348,79 @@ def load_source(module):
     except (IOError, OSError) as e:
         raise TopologyError(['src: cannot read %s: %s' % (src, to_native(e))], title='Cannot load the topology')
     try:
-        return json.loads(raw.decode('utf-8'))
-    except ValueError as e:
-        raise TopologyError(['src: %s is not valid JSON: %s' % (src, to_native(e))], title='Cannot load the topology')
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise TopologyError(['src: %s is not UTF-8: %s' % (src, to_native(e))], title='Cannot load the topology')
+    return loads_json(text, 'src: %s' % src)
 
 
-def run(module):
+def failure_message(url, actions, failures, lost):
+    """A short message: counts, the first few failures, what to do."""
+    counts = Counter(a['status'] for a in actions)
+    shown = ['%s (%s): %s' % (f['path'] or '-', f['action'], f['msg']) for f in failures[:FIRST_FAILURES]]
+    if len(failures) > FIRST_FAILURES:
+        shown.append('and %d more (see failures)' % (len(failures) - FIRST_FAILURES))
+    tally = '%d done, %d failed, %d unknown, %d not sent' % (
+        counts['done'] + counts['reverted'], counts['failed'], counts['unknown'], counts['skipped'])
+    if lost is not None:
+        return ('Lost the Heketi server at %s during the load; no further write was sent. Of %d operations: %s '
+                '("unknown": sent, but no answer came, so Heketi may have made them; they are listed in added). '
+                'First failures: %s. Bring the server back and run again: the rerun adds what is missing and '
+                'reports any duplicate in drift.' % (url, len(actions), tally, '; '.join(shown)))
+    return ('%d of %d Heketi operation(s) failed (%s): %s. What was added is in added; a rerun adds what '
+            'is still missing.' % (len(failures), len(actions), tally, '; '.join(shown)))
+
+
+def run(module, client):
     if module.params['max_inflight_operations'] < 1:
-        raise TopologyError(['max_inflight_operations: must be an integer >= 1, got %s'
-                             % module.params['max_inflight_operations']], title='Invalid option')
-    spec = validate_topology(load_source(module))
-    client = HeketiClient.from_module(module)
+        raise ModuleFailure('Invalid option: max_inflight_operations: must be an integer >= 1, got %s'
+                            % module.params['max_inflight_operations'], changed=False)
+    try:
+        spec = validate_topology(load_source(module))
+    except TopologyError as e:
+        raise ModuleFailure(e.message, errors=e.errors, changed=False)
+    if module.check_mode:
+        return load(module, client, spec)
+    # Serialize the loads against one server on this host: two plans made from the same read would
+    # add the same devices twice.
+    with ServerLock(client.url, timeout=module.params['timeout']):
+        return load(module, client, spec)
+
+
+def load(module, client, spec):
     current = client.topology(include_volumes=False)
-    plan = make_plan(spec, current)
+    try:
+        plan = make_plan(spec, current)
+    except TopologyError as e:
+        raise ModuleFailure(e.message, errors=e.errors, changed=False)
     actions = plan['actions']
     for d in plan['drift']:
         module.warn(d['msg'])
-    result = dict(changed=bool(actions), actions=actions, drift=[dict((k, v) for k, v in d.items()) for d in plan['drift']])
+    result = dict(changed=bool(actions), actions=public(actions), drift=plan['drift'])
     before = summarize(current)
     if module.check_mode or not actions:
         result['topology'] = current
         if module._diff:
-            result['diff'] = dict(before=before, after=predict(before, plan))
-        return result, []
-    failures = execute(client, plan, max_inflight=module.params['max_inflight_operations'])
-    done = [a for a in actions if a['status'] in ('done', 'reverted')]
-    result['changed'] = any(a['status'] == 'done' for a in actions)
-    try:
-        after = client.topology(include_volumes=False)
-        result['topology'] = after
-        if module._diff:
-            result['diff'] = dict(before=before, after=summarize(after))
-    except HeketiError as e:
-        failures.append({'path': '', 'action': 'read_topology', 'status': e.status, 'msg': e.message, 'error': e.message})
+            result['diff'] = dict(before=before, after=predict(current, actions))
+        return result
+    failures = execute(client, actions, max_inflight=module.params['max_inflight_operations'])
+    result['actions'] = public(actions)
+    result['changed'] = any(a['status'] in ('done', 'unknown') for a in actions)
+    lost = next((f for f in failures if f['status'] is None), None)
+    if lost is None:
+        try:
+            after = client.topology(include_volumes=False)
+            result['topology'] = after
+            if module._diff:
+                result['diff'] = dict(before=before, after=summarize(after))
+        except HeketiError as e:
+            failures.append({'path': '', 'action': 'read_topology', 'status': e.status, 'outcome': 'failed',
+                             'msg': e.message, 'error': e.message})
     if failures:
         result['failures'] = failures
-        result['added'] = done
-    return result, failures
+        result['added'] = [a for a in result['actions'] if a['status'] in ('done', 'reverted', 'unknown')]
+        raise ModuleFailure(failure_message(client.url, actions, failures, lost), **result)
+    return result
 
 
 def main():
@@ -371,22 +436,7 @@ def main():
         required_one_of=[('topology', 'src')],
         supports_check_mode=True,
     )
-    try:
-        result, failures = run(module)
-    except TopologyError as e:
-        module.fail_json(msg=e.message, errors=e.errors, changed=False)
-    except HeketiError as e:
-        module.fail_json(msg=e.message, status=e.status, url=e.url, changed=False,
-                         exception=traceback.format_exc())
-    if failures:
-        lines = ['%s (%s): %s' % (f['path'] or '-', f['action'], f['msg']) for f in failures]
-        added = ['%s %s%s' % (a['action'], a['path'], ' (id %s)' % (a.get('node') or a.get('cluster'))
-                              if (a.get('node') or a.get('cluster')) else '') for a in result['added']]
-        module.fail_json(msg='%d Heketi operation(s) failed: %s. Added or updated before that: %s. '
-                             'A rerun adds what is still missing.'
-                             % (len(failures), '; '.join(lines), ', '.join(added) if added else 'nothing'),
-                         **result)
-    module.exit_json(**result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -17,12 +17,10 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
-from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology import (
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import execute
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import make_plan, predict, summarize
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.schema import (
     TopologyError,
-    execute,
-    make_plan,
-    predict,
-    summarize,
     valid_host,
     validate_topology,
 )
@@ -228,8 +226,8 @@ def test_partial_server_adds_only_what_is_missing_into_the_existing_cluster():
     assert kinds(plan) == [("add_device", "clusters[0].nodes[0].devices[1]"),
                            ("add_node", "clusters[0].nodes[1]"), ("add_device", "clusters[0].nodes[1].devices[0]"),
                            ("add_device", "clusters[0].nodes[1].devices[1]")]
-    assert plan["clusters"][0]["heketi"]["id"] == "c1"
-    assert plan["clusters"][0]["create"] is None
+    # the new node joins the cluster Heketi already holds; nothing is created
+    assert plan["actions"][1]["cluster"] == "c1" and plan["actions"][1]["_needs"] is None
 
 
 def test_drift_for_zone_and_storage_is_reported_not_planned():
@@ -303,7 +301,7 @@ def test_predict_matches_the_plan():
     current = {"clusters": [hcluster("c1", [hnode("a", ["n1"], ["10.0.0.1"], devices=["/dev/sdb"])])]}
     before = summarize(current)
     plan = make_plan(validate_topology(small(nodes=2, devices=("/dev/sdb", "/dev/sdc"))), current)
-    after = predict(before, plan)
+    after = predict(current, plan["actions"])
     assert before["clusters"][0]["nodes"][0]["devices"] == [{"name": "/dev/sdb", "tags": {}}]  # untouched
     nodes = after["clusters"][0]["nodes"]
     assert [n["manage"] for n in nodes] == [["n1"], ["n2"]]
@@ -312,7 +310,7 @@ def test_predict_matches_the_plan():
 
 def test_predict_new_cluster():
     plan = make_plan(validate_topology(small(nodes=1, block=False)), {"clusters": []})
-    after = predict(summarize({"clusters": []}), plan)
+    after = predict({"clusters": []}, plan["actions"])
     assert after == {"clusters": [{"id": "(new)", "file": True, "block": False, "nodes": [
         {"manage": ["n1"], "storage": ["10.0.0.1"], "zone": 1, "tags": {}, "devices": [{"name": "/dev/sdb", "tags": {}}]}]}]}
 
@@ -372,7 +370,7 @@ def _plan(topology, current=None):
 def test_execute_deletes_a_new_cluster_no_node_could_join():
     client = ScriptedClient(fail=lambda m, p, b: "New Node doesn't have glusterd running" if p == "/nodes" else None)
     plan = _plan(small(nodes=2))
-    failures = execute(client, plan, max_inflight=4)
+    failures = execute(client, plan["actions"], max_inflight=4)
     assert [(f["path"], f["action"], f["msg"]) for f in failures] == [
         ("clusters[0].nodes[0]", "add_node", "New Node doesn't have glusterd running"),
         ("clusters[0].nodes[1]", "add_node", "New Node doesn't have glusterd running")]
@@ -394,7 +392,7 @@ def test_execute_goes_on_after_a_failure_and_lists_it():
 
     client = ScriptedClient(fail=fail)
     plan = _plan(small(nodes=3, devices=("/dev/sdb", "/dev/sdc", "/dev/sdd")))
-    failures = execute(client, plan, max_inflight=3)
+    failures = execute(client, plan["actions"], max_inflight=3)
     assert len(failures) == 1 and "already initialized" in failures[0]["msg"]
     statuses = Counter(a["status"] for a in plan["actions"])
     assert statuses == {"done": 1 + 3 + 8, "failed": 1}
@@ -404,7 +402,7 @@ def test_execute_goes_on_after_a_failure_and_lists_it():
 def test_execute_keeps_within_max_inflight_and_adds_nodes_in_order():
     client = ScriptedClient(delay=0.02)
     plan = _plan(small(nodes=6, devices=("/dev/sdb", "/dev/sdc")))
-    assert execute(client, plan, max_inflight=3) == []
+    assert execute(client, plan["actions"], max_inflight=3) == []
     assert client.peak <= 3
     nodes = [b["hostnames"]["manage"][0] for m, p, b in client.calls if p == "/nodes"]
     assert nodes == ["n%d" % i for i in range(1, 7)]

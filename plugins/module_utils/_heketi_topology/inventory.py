@@ -1,0 +1,262 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The topology role's model: the topology from the inventory or the user's topology.json, checked by
+the one validator (``schema.py``), the wipe switch applied, every node matched to the inventory host
+whose devices are checked, and the device facts read on the nodes judged (private to glusterfs.heketi).
+
+Used by the filter plugins ``topology_model`` and ``topology_device_problems``; contacts no host.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.schema import (
+    JsonNames,
+    TopologyError,
+    _show,
+    loads_json,
+    normalise_device,
+    validate_topology,
+)
+
+# The volume groups Heketi creates on its devices: a device already one of Heketi's PVs is not foreign.
+HEKETI_VG_RE = re.compile(r'vg_[0-9a-f]{32}')
+
+_NODE_PATH_RE = re.compile(r'^(clusters\[\d+\]\.nodes\[\d+\])(.*)$')
+_VARIABLES = (
+    ('.node.hostnames.manage', 'topology_manage'),
+    ('.node.hostnames.storage', 'topology_storage'),
+    ('.node.zone', 'topology_zone'),
+    ('.node.tags', 'topology_tags'),
+    ('.devices', 'topology_devices'),
+)
+
+
+class InventoryNames(JsonNames):
+    """Names places by the inventory host and its variable: ``node3: topology_zone must be ...``."""
+
+    def __init__(self, hosts, scalar):
+        self.hosts = hosts      # node path -> inventory host
+        self.scalar = scalar    # (host, variable) given as a string, not a list: no [index] in names
+
+    def _split(self, path):
+        m = _NODE_PATH_RE.match(path)
+        if not m or m.group(1) not in self.hosts:
+            return None, path
+        host, rest = self.hosts[m.group(1)], m.group(2)
+        for suffix, variable in _VARIABLES:
+            if rest.startswith(suffix):
+                tail = rest[len(suffix):]
+                if (host, variable) in self.scalar:
+                    tail = re.sub(r'^\[\d+\]', '', tail)
+                return host, variable + tail
+        return host, rest.lstrip('.')
+
+    def fmt(self, path, msg):
+        host, where = self._split(path)
+        if host is None:
+            return '%s: %s' % (path, msg)
+        return '%s: %s %s' % (host, where, msg) if where else '%s: %s' % (host, msg)
+
+    def node(self, path):
+        return self.hosts.get(path, path)
+
+    def ref(self, path):
+        return self._split(path)[1]
+
+    def duplicate_host(self, path, kind, host, other):
+        me, variable = self._split(path)
+        variable = re.sub(r'\[\d+\]$', '', variable)
+        return ('%s: %s address %s is also used by %s (each node needs its own %s address; check %s / ansible_host)'
+                % (me, variable, host, other, kind, variable))
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else value
+
+
+def from_inventory(hosts, hostvars, defaults):
+    """The topology.json document built from the storage hosts' variables, and its InventoryNames.
+
+    Returns (document, names, errors): errors are the inventory-only rules (a node needs devices, a
+    cluster key); everything Heketi's schema says is checked by validate_topology with the names.
+    """
+    errors = []
+    clusters = []
+    by_key = {}
+    paths = {}
+    scalar = set()
+    for host in hosts:
+        hv = hostvars[host]
+
+        def var(name, default, hv=hv):
+            return hv[name] if name in hv else default
+
+        devices = var('topology_devices', defaults.get('devices', []))
+        if isinstance(devices, list) and not devices:
+            errors.append('%s: topology_devices is empty (set it, or topology_default_devices)' % host)
+        zone = var('topology_zone', defaults.get('zone', 1))
+        if isinstance(zone, str) and zone.strip().isdigit():
+            zone = int(zone)  # inventory files give strings
+        manage = var('topology_manage', var('ansible_host', host))
+        storage = var('topology_storage', manage)
+        for variable, value in (('topology_manage', manage), ('topology_storage', storage)):
+            if isinstance(value, str):
+                scalar.add((host, variable))
+        tags = var('topology_tags', {})
+        key = var('topology_cluster', defaults.get('cluster', 'default'))
+        if not isinstance(key, str) or not key:
+            errors.append('%s: topology_cluster must be a non-empty string, got %s' % (host, _show(key)))
+            key = '(invalid)'
+        if key not in by_key:
+            by_key[key] = {'nodes': []}
+            clusters.append(by_key[key])
+        node = {'hostnames': {'manage': _as_list(manage), 'storage': _as_list(storage)}, 'zone': zone}
+        if tags != {}:
+            node['tags'] = tags
+        paths['clusters[%d].nodes[%d]' % (clusters.index(by_key[key]), len(by_key[key]['nodes']))] = host
+        by_key[key]['nodes'].append({'node': node, 'devices': devices})
+    return {'clusters': clusters}, InventoryNames(paths, scalar), errors
+
+
+def to_document(spec, wipe):
+    """The validated topology as topology.json, destroydata kept only where the wipe switch is on.
+
+    Returns (document, gated): gated lists the devices whose destroydata: true was dropped.
+    """
+    gated = []
+    clusters = []
+    for c in spec:
+        out = {'nodes': []}
+        for flag in ('file', 'block'):
+            if c[flag] is not None:
+                out[flag] = c[flag]
+        for n in c['nodes']:
+            node = {'hostnames': {'manage': n['manage'], 'storage': n['storage']}, 'zone': n['zone']}
+            if n['tags']:
+                node['tags'] = n['tags']
+            devices = []
+            for d in n['devices']:
+                if d['destroydata'] and not wipe:
+                    gated.append(d['path'])
+                destroy = d['destroydata'] and wipe
+                if destroy or d['tags']:
+                    entry = {'name': d['name'], 'destroydata': destroy}
+                    if d['tags']:
+                        entry['tags'] = d['tags']
+                    devices.append(entry)
+                else:
+                    devices.append(d['name'])
+            out['nodes'].append({'node': node, 'devices': devices})
+        clusters.append(out)
+    return {'clusters': clusters}, gated
+
+
+def addresses(hosts, hostvars):
+    """Every name an inventory host is known by (inventory name, ansible_host, topology_manage), lower case."""
+    out = {}
+    for host in hosts:
+        hv = hostvars[host]
+        names = [host, hv['ansible_host'] if 'ansible_host' in hv else host]
+        manage = hv['topology_manage'] if 'topology_manage' in hv else []
+        names += [m for m in _as_list(manage) if isinstance(m, str)] if isinstance(manage, (str, list)) else []
+        for name in names:
+            if isinstance(name, str):
+                out.setdefault(name.lower(), host)
+    return out
+
+
+def model(hosts, hostvars, group, src, src_text, defaults, wipe, check_devices):
+    """The role's whole model. Returns {'errors', 'topology', 'nodes', 'gated'}; errors name hosts and
+    variables (inventory) or the file and JSON path (topology_src)."""
+    result = {'errors': [], 'topology': None, 'nodes': [], 'gated': []}
+    if src:
+        try:
+            data = loads_json(src_text, 'topology_src=%s' % src)
+            spec = validate_topology(data)
+        except TopologyError as e:
+            result['errors'] = ['topology_src=%s: %s' % (src, err) if not err.startswith('topology_src=') else err
+                                for err in e.errors]
+            return result
+    else:
+        if not hosts:
+            result['errors'] = ['topology_src is empty and the inventory group %s has no hosts: set one of them'
+                                % group]
+            return result
+        data, names, errors = from_inventory(hosts, hostvars, defaults)
+        try:
+            spec = validate_topology(data, names=names)
+        except TopologyError as e:
+            errors += e.errors
+        if errors:
+            result['errors'] = errors
+            return result
+    result['topology'], result['gated'] = to_document(spec, wipe)
+    known = addresses(hosts, hostvars)
+    unmatched = []
+    for c in spec:
+        for n in c['nodes']:
+            host = next((known[m.lower()] for m in n['manage'] if m.lower() in known), None)
+            if host is None:
+                unmatched.append('%s (manage %s)' % (n['path'], n['manage'][0]))
+            result['nodes'].append({
+                'path': n['path'], 'host': host or n['manage'][0], 'inventory': host is not None,
+                'manage': n['manage'][0],
+                'devices': [{'name': d['name'], 'destroydata': d['destroydata'] and wipe} for d in n['devices']],
+            })
+    if unmatched and check_devices:
+        result['errors'].append(
+            'topology_src=%s: %d node(s) match no host of the inventory group %s (by inventory name, ansible_host '
+            'or topology_manage), so their devices cannot be checked: %s. Add each to that group (or set '
+            'topology_manage to its manage address on its host), or set topology_check_devices: false to load '
+            'them unchecked' % (src, len(unmatched), group, ', '.join(unmatched)))
+    return result
+
+
+def _facts_by_path(facts):
+    if isinstance(facts, dict):
+        return dict((normalise_device(k), v) for k, v in facts.items())
+    return dict((normalise_device(f.get('path') or ''), f) for f in facts or [])
+
+
+def device_problems(nodes, facts):
+    """Per node, what makes its devices unsafe to hand to Heketi, from the facts read on the node.
+
+    ``facts`` is {inventory host: device facts}, the facts a list of {path, ...} or a mapping path ->
+    {exists, block, mounted, partitions, pttype, fstype, vg}. A node with no facts is a problem: its
+    devices were not checked. A device is refused when it is missing, not a block device, mounted,
+    partitioned or carries a signature, unless the role may wipe it (destroydata with the switch on).
+    """
+    out = []
+    for n in nodes:
+        if n['host'] not in facts:
+            out.append('%s: no device facts were read on this node (the device check did not run there), '
+                       'so its devices %s are not known to be safe' % (n['host'], ', '.join(d['name'] for d in n['devices'])))
+            continue
+        have = _facts_by_path(facts[n['host']])
+        probs = []
+        for d in n['devices']:
+            f = have.get(normalise_device(d['name']))
+            wipe_ok = d['destroydata']
+            if f is None:
+                probs.append('%s was not inspected (no facts for it)' % d['name'])
+            elif not f.get('exists'):
+                probs.append('%s does not exist' % d['name'])
+            elif not f.get('block'):
+                probs.append('%s is not a block device' % d['name'])
+            elif f.get('mounted'):
+                probs.append('%s is mounted' % d['name'])
+            elif f.get('partitions') and not wipe_ok:
+                probs.append('%s holds partitions (%s)' % (d['name'], f['partitions']))
+            elif f.get('pttype') and not wipe_ok:
+                probs.append('%s carries a %s partition table' % (d['name'], f['pttype']))
+            elif (f.get('fstype') and not wipe_ok
+                  and not (f['fstype'] == 'LVM2_member' and HEKETI_VG_RE.fullmatch(f.get('vg') or ''))):
+                probs.append('%s carries a %s signature%s' % (d['name'], f['fstype'], (
+                    ' (volume group %s, not Heketi\'s)' % f['vg']) if f.get('vg') else ''))
+        if probs:
+            out.append('%s: %s' % (n['host'], '; '.join(probs)))
+    return out

@@ -1,0 +1,121 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The role's model (filters topology_model, topology_device_problems) and the module's server lock."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from ansible_collections.glusterfs.heketi.plugins.filter.topology_model import topology_device_problems, topology_model
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import ServerLock, lock_path
+
+DEFAULTS = {"devices": ["/dev/sdf"], "zone": 1, "cluster": "default"}
+
+
+def model(hostvars, src="", src_text="", wipe=False, check_devices=True):
+    return topology_model(hostvars, list(hostvars), "glusterfs_servers", src=src, src_text=src_text, defaults=DEFAULTS,
+                          wipe=wipe, check_devices=check_devices)
+
+
+def test_inventory_builds_the_topology_with_normalised_devices_and_int_zones():
+    m = model({"node1": {"ansible_host": "192.0.2.11", "topology_devices": ["/dev//sdf", {"name": "/dev/sdg/", "destroydata": True}],
+                         "topology_zone": "2"},
+               "node2": {"topology_manage": ["node2.example.com"], "topology_cluster": "b"}})
+    assert m["errors"] == []
+    c0, c1 = m["topology"]["clusters"]
+    assert c0["nodes"][0] == {"node": {"hostnames": {"manage": ["192.0.2.11"], "storage": ["192.0.2.11"]}, "zone": 2},
+                              "devices": ["/dev/sdf", "/dev/sdg"]}  # destroydata dropped: the switch is off
+    assert m["gated"] == ["clusters[0].nodes[0].devices[1]"]
+    assert c1["nodes"][0]["node"]["hostnames"]["manage"] == ["node2.example.com"]
+    assert [(n["host"], n["inventory"]) for n in m["nodes"]] == [("node1", True), ("node2", True)]
+
+
+def test_inventory_messages_name_host_and_variable():
+    m = model({"node1": {"topology_devices": ["/dev/sdf", "/dev/./sdf"]},
+               "node2": {"topology_storage": "node1", "topology_tags": {"rack id": "x"}},
+               "node3": {"topology_zone": True, "topology_devices": []},
+               "node4": {"topology_manage": "node 4"}})
+    assert m["topology"] is None
+    assert sorted(m["errors"]) == sorted([
+        "node1: topology_devices[1] device /dev/./sdf is /dev/sdf, listed twice on this node (also "
+        "topology_devices[0] as /dev/sdf)",
+        "node2: topology_storage address node1 is also used by node1 (each node needs its own storage address; "
+        "check topology_storage / ansible_host)",
+        'node2: topology_tags.rack id invalid tag name: 1 to 32 characters of letters, digits, "_", "." and "-"',
+        "node3: topology_devices is empty (set it, or topology_default_devices)",
+        "node3: topology_zone must be an integer >= 1, got True",
+        "node4: topology_manage 'node 4' is not a valid hostname or IP address",
+        "node4: topology_storage 'node 4' is not a valid hostname or IP address",  # the storage address defaults to it
+    ])
+
+
+def test_no_src_and_no_hosts_is_one_clear_error():
+    assert topology_model({}, [], "glusterfs_servers")["errors"] == [
+        "topology_src is empty and the inventory group glusterfs_servers has no hosts: set one of them"]
+
+
+def test_src_errors_name_the_file_and_the_json_path():
+    text = json.dumps({"clusters": [{"nodes": [{"node": {"hostnames": {"manage": ["n1\n"], "storage": ["n1"]}, "zone": 1}}]}]})
+    m = model({}, src="/x/topology.json", src_text=text)
+    assert m["errors"] == ["topology_src=/x/topology.json: clusters[0].nodes[0].node.hostnames.manage[0]: 'n1\\n' is "
+                           "not a valid hostname or IP address"]
+
+
+def test_src_nodes_are_matched_by_any_inventory_name_without_case():
+    text = json.dumps({"clusters": [{"nodes": [
+        {"node": {"hostnames": {"manage": ["NODE1"], "storage": ["192.0.2.11"]}, "zone": 1}, "devices": ["/dev/sdf"]},
+        {"node": {"hostnames": {"manage": ["192.0.2.12"], "storage": ["192.0.2.12"]}, "zone": 1}, "devices": ["/dev/sdf"]},
+        {"node": {"hostnames": {"manage": ["n3.example.com"], "storage": ["192.0.2.13"]}, "zone": 1}, "devices": ["/dev/sdf"]}]}]})
+    hv = {"node1": {}, "node2": {"ansible_host": "192.0.2.12"}, "node3": {"topology_manage": "n3.example.com"}}
+    m = model(hv, src="t.json", src_text=text)
+    assert m["errors"] == []
+    assert [n["host"] for n in m["nodes"]] == ["node1", "node2", "node3"]
+
+
+# ------------------------------------------------------------------- device facts (the seam)
+NODES = [{"host": "node1", "devices": [{"name": "/dev/sdf", "destroydata": False}, {"name": "/dev/sdg", "destroydata": True}]},
+         {"host": "node2", "devices": [{"name": "/dev/sdf", "destroydata": False}]}]
+CLEAN = {"exists": True, "block": True, "mounted": False, "partitions": "", "pttype": "", "fstype": "", "vg": ""}
+
+
+def test_a_node_without_device_facts_is_reported_never_passed():
+    problems = topology_device_problems(NODES, {"node1": [dict(CLEAN, path="/dev/sdf"), dict(CLEAN, path="/dev/sdg")]})
+    assert problems == ["node2: no device facts were read on this node (the device check did not run there), "
+                        "so its devices /dev/sdf are not known to be safe"]
+
+
+def test_device_rules():
+    facts = {"node1": {"/dev/sdf/": dict(CLEAN, fstype="ext4"), "/dev/sdg": dict(CLEAN, pttype="gpt")},
+             "node2": [dict(CLEAN, path="/dev/sdf", fstype="LVM2_member", vg="vg_" + "a" * 32)]}
+    # ext4 on sdf refused; sdg may be wiped (destroydata survived the switch); Heketi's own PV passes
+    assert topology_device_problems(NODES, facts) == ["node1: /dev/sdf carries a ext4 signature"]
+    facts["node2"] = [dict(CLEAN, path="/dev/sdf", exists=False)]
+    assert topology_device_problems(NODES, facts)[1] == "node2: /dev/sdf does not exist"
+    facts["node2"] = []
+    assert topology_device_problems(NODES, facts)[1] == "node2: /dev/sdf was not inspected (no facts for it)"
+
+
+# --------------------------------------------------------------------------- the server lock
+def test_the_lock_serializes_runs_against_one_url(tmp_path):
+    url = "http://127.0.0.1:8080"
+    assert lock_path(url, str(tmp_path)) == lock_path(url + "/", str(tmp_path)) != lock_path("http://127.0.0.1:8081", str(tmp_path))
+    order = []
+    with ServerLock(url, timeout=5, directory=str(tmp_path)):
+        def second():
+            with ServerLock(url, timeout=5, directory=str(tmp_path), poll=0.01):
+                order.append("second")
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(0.3)
+        order.append("first done")
+    t.join(5)
+    assert order == ["first done", "second"]
+    with ServerLock(url, timeout=5, directory=str(tmp_path)):
+        with pytest.raises(HeketiError) as err:
+            with ServerLock(url, timeout=0.2, directory=str(tmp_path), poll=0.05):
+                pass
+    assert "Another topology load against this Heketi server is still running" in err.value.message
