@@ -39,7 +39,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One line per host with a problem, for example C(node4: /dev/sdg carries a ext4 signature).
+  description: One line per host with a problem, for example C(node4) followed by C(/dev/sdg carries a ext4 signature).
   type: list
   elements: str
 '''

@@ -15,7 +15,7 @@ short_description: Read what the block devices of a storage node are, and whethe
 version_added: 1.2.0
 description:
   - Reads, without writing anything, what each device path given in O(devices) is on the node it runs on
-    (the storage node, not the Heketi host): the resolved path, C(major:minor), whether it is a block device,
+    (the storage node, not the Heketi host), namely the resolved path, C(major:minor), whether it is a block device,
     its filesystem and partition-table signatures (C(blkid -p), a low-level probe that needs no udev), its
     partitions, where it or a partition is mounted or used as swap, and its holders
     (C(/sys/class/block/NAME/holders)) such as active LVM volumes, md arrays, multipath maps or dm-crypt.

@@ -88,7 +88,7 @@ class FakeNode:
 
         probe.stat = fake_stat
         probe.realpath = lambda path: node.links.get(path, os.path.normpath(path))
-        probe.read_start = lambda path: node.unreadable.get(path)
+        probe.read_start = node.unreadable.get
         return probe
 
 
