@@ -69,21 +69,17 @@ seealso:
 '''
 
 EXAMPLES = r'''
-# The seed's devices, /dev/sdf and /dev/sdg, on every storage node at once.
-- name: Inspect the devices for Heketi
-  hosts: glusterfs_servers
-  become: true
-  gather_facts: false
-  tasks:
-    - name: Read the devices
-      glusterfs.heketi.storage_device_info:
-        devices: [/dev/sdf, /dev/sdg]
-      register: disks
+# The seed's devices, /dev/sdf and /dev/sdg. In a play on the storage nodes (hosts: glusterfs_servers,
+# become: true), so every node inspects its own devices at the same time.
+- name: Read the devices
+  glusterfs.heketi.storage_device_info:
+    devices: [/dev/sdf, /dev/sdg]
+  register: disks
 
-    - name: Stop when Heketi must not take a device
-      ansible.builtin.fail:
-        msg: "{{ disks.refusals }}"
-      when: disks.refusals | length > 0
+- name: Stop when Heketi must not take a device
+  ansible.builtin.fail:
+    msg: "{{ disks.refusals }}"
+  when: disks.refusals | length > 0
 
 # The user allowed Heketi to wipe /dev/sdg (destroydata), so an old xfs signature there is no refusal.
 - name: Read the devices, /dev/sdg may be wiped
