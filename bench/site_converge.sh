@@ -27,10 +27,10 @@ first=$(run "$logs/first.log")
 rerun=$(run "$logs/rerun.log")
 grep -E '^node[0-9]+ +:' "$logs/rerun.log" | grep -v 'changed=0' && { echo "rerun was not idempotent" >&2; exit 1; }
 
-echo "site.yml on lab $name (4 storage nodes x 2 devices, Heketi ssh executor), $(nproc) CPUs"
+echo "site.yml on lab $name (4 storage nodes x 2 devices, Heketi ssh executor; Ansible over ssh with pipelining), $(nproc) CPUs"
 echo "first converge: ${first} s"
 echo "idempotent rerun: ${rerun} s (changed=0 on every host)"
-awk -v a="$first" -v b="$rerun" 'BEGIN { printf "ratio first/rerun: %.2f\n", a / b }'
+awk -v a="$first" -v b="$rerun" 'BEGIN { printf "ratio rerun/first: %.2f (first/rerun: %.2f)\n", b / a, a / b }'
 echo "time per role, first converge:"
 sed -n '/^=\{10,\}/,$p' "$logs/first.log" | grep -E ' -+ ' | sed 's/^/  /'
 echo "time per role, rerun:"
