@@ -5,33 +5,24 @@
 # the rerun is not changed=0. The lab is removed at the end.
 #   bench/site_converge.sh            (lab name: BENCH_LAB_NAME, default ghbench)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-export PATH="$root/.venv/bin:$PATH"
-name="${BENCH_LAB_NAME:-ghbench}"
-logs="$(mktemp -d)"
-trap 'tools/lab/lab down --name "$name" >/dev/null 2>&1 || true; rm -rf "$logs"' EXIT
+# shellcheck source=bench/lab_bench.sh
+. "$(dirname "$0")/lab_bench.sh"
+bench_setup ghbench
 
 tools/lab/lab up --name "$name" --nodes 4 --client >/dev/null
 export LAB_NAME="$name" ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles
 
-run() {  # run LOG: ansible-playbook site.yml, prints the wall time in seconds
-  local start end
-  start=$(date +%s.%N)
-  ansible-playbook site.yml -i inventories/local >"$1" 2>&1 || { tail -40 "$1" >&2; return 1; }
-  end=$(date +%s.%N)
-  echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }'
-}
+run() { timed "$1" ansible-playbook site.yml -i inventories/local; }
 
-first=$(run "$logs/first.log")
-rerun=$(run "$logs/rerun.log")
-grep -E '^node[0-9]+ +:' "$logs/rerun.log" | grep -v 'changed=0' && { echo "rerun was not idempotent" >&2; exit 1; }
+first=$(run "$work/first.log")
+rerun=$(run "$work/rerun.log")
+grep -E '^node[0-9]+ +:' "$work/rerun.log" | grep -v 'changed=0' && { echo "rerun was not idempotent" >&2; exit 1; }
 
-echo "site.yml on lab $name (4 storage nodes x 2 devices, Heketi ssh executor), $(nproc) CPUs"
+echo "site.yml on lab $name (4 storage nodes x 2 devices, Heketi ssh executor; Ansible over ssh with pipelining), $(nproc) CPUs"
 echo "first converge: ${first} s"
 echo "idempotent rerun: ${rerun} s (changed=0 on every host)"
-awk -v a="$first" -v b="$rerun" 'BEGIN { printf "ratio first/rerun: %.2f\n", a / b }'
+awk -v a="$first" -v b="$rerun" 'BEGIN { printf "ratio rerun/first: %.2f (first/rerun: %.2f)\n", b / a, a / b }'
 echo "time per role, first converge:"
-sed -n '/^=\{10,\}/,$p' "$logs/first.log" | grep -E ' -+ ' | sed 's/^/  /'
+sed -n '/^=\{10,\}/,$p' "$work/first.log" | grep -E ' -+ ' | sed 's/^/  /'
 echo "time per role, rerun:"
-sed -n '/^=\{10,\}/,$p' "$logs/rerun.log" | grep -E ' -+ ' | sed 's/^/  /'
+sed -n '/^=\{10,\}/,$p' "$work/rerun.log" | grep -E ' -+ ' | sed 's/^/  /'

@@ -88,10 +88,7 @@ _value:
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.inventory import (
-    device_problems,
-    model,
-)
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.inventory import model
 
 
 def topology_model(hostvars, hosts, group, src='', src_text='', defaults=None, wipe=False, check_devices=True):
@@ -99,10 +96,6 @@ def topology_model(hostvars, hosts, group, src='', src_text='', defaults=None, w
                  boolean(check_devices, strict=False))
 
 
-def topology_device_problems(nodes, facts):
-    return device_problems(nodes, facts or {})
-
-
 class FilterModule(object):
     def filters(self):
-        return {'topology_model': topology_model, 'topology_device_problems': topology_device_problems}
+        return {'topology_model': topology_model}

@@ -111,7 +111,9 @@ def job(lab):
     inputs = {"url": "http://%s:8080" % container_ip("%s-node1" % lab), "user": "admin", "key": key, "ca_cert": ""}
     cred_env, cred_extra = awx_rules.inject_credential(ct, inputs, str(pdd), str(worker))
 
-    env = dict(cred_env, LAB_NAME=lab, KUBECONFIG="", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+    # The job's inventory is a copy elsewhere: LAB_DIR names the lab's folder (its ssh key, known_hosts and
+    # addresses), as a site's AWX machine credential would carry the key.
+    env = dict(cred_env, LAB_NAME=lab, LAB_DIR=str(ROOT / ".cache" / "lab" / lab), KUBECONFIG="", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_COLLECTIONS_PATH=awx_rules.awx_collections_path(str(project), str(worker)))
     (pdd / "env" / "envvars").write_text(yaml.safe_dump(env))
     # No Kubernetes here: the StorageClass stage renders its manifests, into a folder that outlives the

@@ -6,7 +6,8 @@
 the one validator (``schema.py``), the wipe switch applied, every node matched to the inventory host
 whose devices are checked, and the device facts read on the nodes judged (private to glusterfs.heketi).
 
-Used by the filter plugins ``topology_model`` and ``topology_device_problems``; contacts no host.
+Used by the filter plugin ``topology_model``; contacts no host. The devices are judged on each node
+(module ``storage_device_info``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.
 )
 
 # The volume groups Heketi creates on its devices: a device already one of Heketi's PVs is not foreign.
-HEKETI_VG_RE = re.compile(r'vg_[0-9a-f]{32}')
 
 _NODE_PATH_RE = re.compile(r'^(clusters\[\d+\]\.nodes\[\d+\])(.*)$')
 _VARIABLES = (
@@ -214,49 +214,3 @@ def model(hosts, hostvars, group, src, src_text, defaults, wipe, check_devices):
             'topology_manage to its manage address on its host), or set topology_check_devices: false to load '
             'them unchecked' % (src, len(unmatched), group, ', '.join(unmatched)))
     return result
-
-
-def _facts_by_path(facts):
-    if isinstance(facts, dict):
-        return dict((normalise_device(k), v) for k, v in facts.items())
-    return dict((normalise_device(f.get('path') or ''), f) for f in facts or [])
-
-
-def device_problems(nodes, facts):
-    """Per node, what makes its devices unsafe to hand to Heketi, from the facts read on the node.
-
-    ``facts`` is {inventory host: device facts}, the facts a list of {path, ...} or a mapping path ->
-    {exists, block, mounted, partitions, pttype, fstype, vg}. A node with no facts is a problem: its
-    devices were not checked. A device is refused when it is missing, not a block device, mounted,
-    partitioned or carries a signature, unless the role may wipe it (destroydata with the switch on).
-    """
-    out = []
-    for n in nodes:
-        if n['host'] not in facts:
-            out.append('%s: no device facts were read on this node (the device check did not run there), '
-                       'so its devices %s are not known to be safe' % (n['host'], ', '.join(d['name'] for d in n['devices'])))
-            continue
-        have = _facts_by_path(facts[n['host']])
-        probs = []
-        for d in n['devices']:
-            f = have.get(normalise_device(d['name']))
-            wipe_ok = d['destroydata']
-            if f is None:
-                probs.append('%s was not inspected (no facts for it)' % d['name'])
-            elif not f.get('exists'):
-                probs.append('%s does not exist' % d['name'])
-            elif not f.get('block'):
-                probs.append('%s is not a block device' % d['name'])
-            elif f.get('mounted'):
-                probs.append('%s is mounted' % d['name'])
-            elif f.get('partitions') and not wipe_ok:
-                probs.append('%s holds partitions (%s)' % (d['name'], f['partitions']))
-            elif f.get('pttype') and not wipe_ok:
-                probs.append('%s carries a %s partition table' % (d['name'], f['pttype']))
-            elif (f.get('fstype') and not wipe_ok
-                  and not (f['fstype'] == 'LVM2_member' and HEKETI_VG_RE.fullmatch(f.get('vg') or ''))):
-                probs.append('%s carries a %s signature%s' % (d['name'], f['fstype'], (
-                    ' (volume group %s, not Heketi\'s)' % f['vg']) if f.get('vg') else ''))
-        if probs:
-            out.append('%s: %s' % (n['host'], '; '.join(probs)))
-    return out

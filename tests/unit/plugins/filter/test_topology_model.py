@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The role's model (filters topology_model, topology_device_problems) and the module's server lock."""
+"""The role's model (filter topology_model) and the module's server lock."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from ansible_collections.glusterfs.heketi.plugins.filter.topology_model import topology_device_problems, topology_model
+from ansible_collections.glusterfs.heketi.plugins.filter.topology_model import topology_model
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import ServerLock, lock_path
 
@@ -74,29 +74,6 @@ def test_src_nodes_are_matched_by_any_inventory_name_without_case():
     m = model(hv, src="t.json", src_text=text)
     assert m["errors"] == []
     assert [n["host"] for n in m["nodes"]] == ["node1", "node2", "node3"]
-
-
-# ------------------------------------------------------------------- device facts (the seam)
-NODES = [{"host": "node1", "devices": [{"name": "/dev/sdf", "destroydata": False}, {"name": "/dev/sdg", "destroydata": True}]},
-         {"host": "node2", "devices": [{"name": "/dev/sdf", "destroydata": False}]}]
-CLEAN = {"exists": True, "block": True, "mounted": False, "partitions": "", "pttype": "", "fstype": "", "vg": ""}
-
-
-def test_a_node_without_device_facts_is_reported_never_passed():
-    problems = topology_device_problems(NODES, {"node1": [dict(CLEAN, path="/dev/sdf"), dict(CLEAN, path="/dev/sdg")]})
-    assert problems == ["node2: no device facts were read on this node (the device check did not run there), "
-                        "so its devices /dev/sdf are not known to be safe"]
-
-
-def test_device_rules():
-    facts = {"node1": {"/dev/sdf/": dict(CLEAN, fstype="ext4"), "/dev/sdg": dict(CLEAN, pttype="gpt")},
-             "node2": [dict(CLEAN, path="/dev/sdf", fstype="LVM2_member", vg="vg_" + "a" * 32)]}
-    # ext4 on sdf refused; sdg may be wiped (destroydata survived the switch); Heketi's own PV passes
-    assert topology_device_problems(NODES, facts) == ["node1: /dev/sdf carries a ext4 signature"]
-    facts["node2"] = [dict(CLEAN, path="/dev/sdf", exists=False)]
-    assert topology_device_problems(NODES, facts)[1] == "node2: /dev/sdf does not exist"
-    facts["node2"] = []
-    assert topology_device_problems(NODES, facts)[1] == "node2: /dev/sdf was not inspected (no facts for it)"
 
 
 # --------------------------------------------------------------------------- the server lock
