@@ -59,6 +59,8 @@ options:
       - Comment on the ufw rules the module adds (ufw C(comment)); firewalld rich rules carry none.
     type: str
     default: glusterfs.heketi
+extends_documentation_fragment:
+  - glusterfs.heketi.attributes
 attributes:
   check_mode:
     support: full
