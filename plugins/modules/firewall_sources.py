@@ -191,18 +191,13 @@ def main():
             to_add, to_remove = plan(current, wanted, ports)
             if permanent:
                 before = sorted(rule_text(r) for r in current if (r[1], r[2]) in ports)
-            for rule in to_remove:
-                if not module.check_mode:
-                    firewall.run(base + (['--remove-port=%s/%s' % rule[1:]] if rule[0] is None
-                                         else ['--remove-rich-rule=%s' % rich_rule(rule)]))
-                if rule_text(rule) not in removed:
-                    removed.append(rule_text(rule))
-            for rule in to_add:
-                if not module.check_mode:
-                    firewall.run(base + (['--add-port=%s/%s' % rule[1:]] if rule[0] is None
-                                         else ['--add-rich-rule=%s' % rich_rule(rule)]))
-                if rule_text(rule) not in added:
-                    added.append(rule_text(rule))
+            for verb, rules, done in (('remove', to_remove, removed), ('add', to_add, added)):
+                for rule in rules:
+                    if not module.check_mode:
+                        firewall.run(base + (['--%s-port=%s/%s' % ((verb,) + rule[1:])] if rule[0] is None
+                                             else ['--%s-rich-rule=%s' % (verb, rich_rule(rule))]))
+                    if rule_text(rule) not in done:
+                        done.append(rule_text(rule))
     else:
         current = parse_ufw(firewall.run([path, 'show', 'added'])[1])
         before = sorted(rule_text(r) for r in current if (r[1], r[2]) in ports)

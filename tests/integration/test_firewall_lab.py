@@ -11,7 +11,8 @@
   resolved on node1; the docker connection has no SSH_CLIENT): k8s-node01 gets Heketi's /hello, node2 and the
   docker host (the controller) do not; the blanket rule is gone; a rerun reports changed=0. A list given
   replaces the default, and the rules of a source no longer listed are removed.
-- A bad entry in heketi_api_allowed_sources stops the run naming it, before the firewall is touched.
+- A bad entry in heketi_api_allowed_sources stops the run naming it, before the firewall is touched; check mode
+  reports the change with its diff and changes nothing.
 - glusterfs_server without glusterfs_server_allowed_sources keeps opening 24007-24008 and the brick range to
   every source (firewalld ports); with the storage and client sources given, the plain ports are removed and only
   those sources reach glusterd on 24007 (node1 no longer does); a rerun reports changed=0.
@@ -121,6 +122,12 @@ def test_heketi_api_only_for_the_inventory_sources(lab):
     bad = lab.play("playbooks/heketi.yml", {"heketi_api_allowed_sources": ["192.0.2.10", "heketi.example.com"]})
     assert bad.returncode != 0
     assert "heketi_api_allowed_sources[1] 'heketi.example.com' is not an IPv4 or IPv6 address or CIDR network" in bad.output
+    assert ufw_added() == before
+    # Check mode reports the change (with the diff) and leaves the rules as they are.
+    check = lab.play("playbooks/heketi.yml", None, "--check", "--diff", "--tags", "heketi_firewall")
+    assert check.returncode == 0, check.output[-5000:]
+    assert "-8080/tcp\n+%s 8080/tcp" % lab.ip[CLIENT] in check.output, check.output[-5000:]
+    assert recap(check.output, "node1") == 1
     assert ufw_added() == before
 
     first = lab.play("playbooks/heketi.yml")
