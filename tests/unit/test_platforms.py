@@ -177,16 +177,14 @@ def test_firewall_backend(platform, backends):
     assert server(platform)["__glusterfs_server_firewall_backends"] == backends
 
 
-def test_firewall_detection_looks_only_at_the_platform_backends():
-    """The detection script of configure.yml, rendered per platform, probes only the listed backends."""
+def test_firewall_task_looks_only_at_the_platform_backends():
+    """configure.yml hands the platform's backends (vars/) to glusterfs.heketi.firewall_sources, which probes
+    only those (tests/unit/plugins/modules/test_firewall_sources.py)."""
     task = next(t for t in _load(ROLES / "glusterfs_server" / "tasks" / "configure.yml")
-                if t["name"] == "Detect an active firewall")
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    for platform in PLATFORMS:
-        script = env.from_string(task["ansible.builtin.shell"]["cmd"]).render(**server(platform))
-        backends = server(platform)["__glusterfs_server_firewall_backends"]
-        assert ("firewalld.service" in script) == ("firewalld" in backends), platform
-        assert ("/usr/sbin/ufw" in script) == ("ufw" in backends), platform
+                if t["name"] == "Open the GlusterFS ports in the active firewall")
+    args = task["glusterfs.heketi.firewall_sources"]
+    assert args["backends"] == "{{ __glusterfs_server_firewall_backends }}"
+    assert args["ports"] == "{{ glusterfs_server_firewall_ports }}"
 
 
 # --- repositories -------------------------------------------------------------------------------------
