@@ -212,13 +212,23 @@ def operations() -> str:
     return heketi("server", "operations", "info").lower()
 
 
-# lvcreate held until the test releases it (a file appears; at most 600 s), then the real one runs (and fails here,
-# without device-mapper): a volume create stays in flight exactly as long as the test needs it.
-HELD, CALLED = "/tmp/day2-release-lvcreate", "/tmp/day2-lvcreate-called"
-HOLD_LVCREATE = ("rm -f %s %s; p=$(command -v lvcreate); mv \"$p\" \"$p.real\"; printf '#!/bin/sh\\ntouch %s\\n"
-                 "for i in $(seq 600); do [ -e %s ] && break; sleep 1; done\\nexec %%s.real \"$@\"\\n' \"$p\" >\"$p\"; "
-                 "chmod 755 \"$p\"") % (HELD, CALLED, CALLED, HELD)
-RESTORE_LVCREATE = 'touch %s; p=$(command -v lvcreate); test -e "$p.real" && mv "$p.real" "$p"; true' % HELD
+# Heketi runs every LVM command as /usr/sbin/lvm <command> over ssh. lvm wrapped on the nodes so that lvcreate is held
+# until the test releases it (a file appears; at most 600 s), then the real one runs (and fails here, without
+# device-mapper): a volume create stays in flight exactly as long as the test needs it. Every other LVM command (and
+# the lvs/pvs/... links to lvm) passes straight through.
+HELD, CALLED, LVM, KEPT = "/tmp/day2-release-lvcreate", "/tmp/day2-lvcreate-called", "/usr/sbin/lvm", "/root/lvm-real"
+# (the real lvm moves to a folder of its own, keeping its name: lvm takes its command from the name it is run by)
+LVM_WRAPPER = """#!/bin/sh
+cmd=$(basename "$0"); [ "$cmd" = lvm ] || set -- "$cmd" "$@"
+if [ "$1" = lvcreate ]; then
+  touch %(called)s
+  for i in $(seq 600); do [ -e %(held)s ] && break; sleep 1; done
+fi
+exec %(kept)s/lvm "$@"
+""" % {"called": CALLED, "held": HELD, "kept": KEPT}
+HOLD_LVCREATE = "rm -f %s %s && mkdir -p %s && mv %s %s/lvm && cat >%s <<'EOF'\n%sEOF\nchmod 755 %s" % (
+    HELD, CALLED, KEPT, LVM, KEPT, LVM, LVM_WRAPPER, LVM)
+RESTORE_LVCREATE = "touch %s; test -e %s/lvm && mv %s/lvm %s; true" % (HELD, KEPT, KEPT, LVM)
 
 
 def wait_for(what, predicate, seconds):
