@@ -3,14 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Day-2 playbooks on the container lab: real glusterd, the real Heketi with its ssh executor.
 
-One lab (tools/lab/lab, 4 storage-node containers, no client), used in order:
+One lab (tools/lab/lab, 4 storage-node containers, no client; Heketi with TLS as inventories/local sets it), shared by
+the module-scoped fixture and used in order (DAY2_LAB_NAME names it, DAY2_KEEP_LAB=1 keeps it afterwards):
 1. scale-out: site.yml on an inventory of node1..node3, then node4 added to the inventory and site.yml rerun:
    Heketi gains node4 and its two devices, nothing else changes, the other hosts report changed=0;
 2. device and node removal where Heketi has no bricks: the lab kernel has NO device-mapper, so Heketi cannot
    create a volume (lvcreate fails) and no brick can exist here; brick migration and the room refusals are
    tested against the real server with the mock executor (test_heketi_state.py). node4 then comes back with
    the documented --limit form;
-3. backup, a change, restore: Heketi reports the backup's state again, and its database check is clean;
+3. backup, a change, restore: Heketi reports the backup's state again, and its database check is clean; the backup
+   timer's own command (plain python3) backs up over Heketi's TLS port;
+   upgrade: refused while a volume create is held in flight (lvcreate held on the nodes), then run;
 4. drill: Heketi killed during backups leaves every earlier backup intact and verified; the next run succeeds;
 5. uninstall with the wipe switch off leaves the first MiB of every disk unchanged (sha256 before/after);
    with the switch on, only the confirmed device is wiped.
