@@ -272,6 +272,10 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
         for n in range(1, 5):
             dexec(n, RESTORE_LVCREATE, check=False)
     wait_for("no operation in flight", lambda: "in-flight: 0" in operations(), 300)
+    # heketi-cli writes its answer when its own polling sees the operation end, a little after Heketi does
+    wait_for("heketi-cli's answer to the volume create", lambda: dexec(
+        1, "test -s /tmp/volcreate.log && ! pgrep -f '[h]eketi-cli volume create' >/dev/null",
+        check=False).returncode == 0, 120)
     log = dexec(1, "cat /tmp/volcreate.log").stdout.lower()
     assert "failed" in log or "error" in log, log
     res = play(inv, "playbooks/upgrade.yml")
