@@ -5,7 +5,8 @@
 # container) units molecule core216 (the ansible-core 2.16 lane) awx (AWX data, execution environment,
 # site.yml as an AWX job) integration (real Heketi, the container lab) csi (the CSI driver: go test,
 # csi-sanity, a real mount) kube-tests (real kube-apiserver + kube-controller-manager: StorageClass, PVCs,
-# the CSI sidecars). day2-lab (the day-2 playbooks on a lab) runs only when named.
+# the CSI sidecars) and day2 (the day-2 playbooks on a lab of their own, the real Heketi with its ssh executor;
+# `day2-lab` is its old name).
 #
 # The Kubernetes binaries and the CSI tools take most of a fresh machine's time (~20-35 min per Kubernetes
 # version on 2 cores). tools/background-builds.sh starts them in the background (.ci/run does so before
@@ -49,14 +50,14 @@ check_build() {
 # -------------------------------------------------------------------------------------------------
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
-# Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, a lab of their own
-# that only runs when asked; every other file under tests/integration needs only Heketi and docker.
+# Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, the day-2 lab (a stage of
+# its own, in the second lane); every other file under tests/integration needs only Heketi and docker.
 kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
-optin_tests=(test_day2_lab.py)
+day2_tests=(test_day2_lab.py)
 stage_integration() {
   local ignore=() t
-  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${optin_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
+  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${day2_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
   pytest -q tests/integration "${ignore[@]}"
 }
 go_csi() { (cd csi && GOPATH="$root/.cache/go" GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
@@ -69,7 +70,9 @@ stage_kube-tests() {
   tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
   pytest -q "${kube_tests[@]/#/tests/integration/}"
 }
-stage_day2-lab() { pytest -q "${optin_tests[@]/#/tests/integration/}"; }
+# One 4-node lab for the whole file (its module-scoped fixture), taken down at the end.
+stage_day2() { pytest -q --durations=0 "${day2_tests[@]/#/tests/integration/}"; }
+stage_day2-lab() { stage_day2; }
 stage_core216() { tools/core216-lane.sh; }
 # --- issue 12: the newest ansible-core, and AWX ----------------------------------------------------
 stage_newest() { tools/newest-core-lane.sh; }
@@ -96,17 +99,18 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration csi kube-tests)
+((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration day2 csi kube-tests)
 if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
   tools/background-builds.sh start || exit 1
 fi
 declare -A result elapsed
 failed=0
-# A second lane runs some stages, one after another, beside the first lane's from the start: the stages that
-# wait for the background builds and are loopback-bound or short (kube-tests, csi, core216). On 2 cores the
-# two lanes overlap their waits (builds, container boots, polling). Its output is printed when it ends.
+# A second lane runs some stages, one after another in the order of the stage list, beside the first lane's from
+# the start: the stages that wait for the background builds and are loopback-bound or short (core216, day2, csi,
+# kube-tests; day2 and core216 run while the builds that csi and kube-tests wait for are still going). On 2 cores
+# the two lanes overlap their waits (builds, container boots, polling). Its output is printed when it ends.
 # PARALLEL_STAGES= runs every stage in order in one lane.
-read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216}"
+read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216 day2 day2-lab}"
 lane_dir="$root/.cache/lanes"
 declare -A beside
 run_stage() {

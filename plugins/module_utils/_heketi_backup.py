@@ -159,6 +159,7 @@ def _token(method, path, key):
 
 
 def _cli(argv):
+    import ssl
     import subprocess
     import urllib.request
     if len(argv) != 2 or argv[0] != '--config':
@@ -170,7 +171,15 @@ def _cli(argv):
         key = json.load(f)['jwt']['admin']['key']
     url = conf['url'].rstrip('/')
     req = urllib.request.Request(url + '/backup/db', headers={'Authorization': 'bearer ' + _token('GET', '/backup/db', key)})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    handlers = [urllib.request.ProxyHandler({})]
+    if url.startswith('https://'):
+        # Heketi with enable_tls: verified against the CA of the settings (empty: the system's trust store)
+        context = ssl.create_default_context(cafile=conf.get('ca_path') or None)
+        if not conf.get('validate_certs', True):
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(req, timeout=int(conf.get('timeout', 300))) as resp:
             data = resp.read()

@@ -17,6 +17,10 @@ the collection path of a job) and applied to it:
   sees, env injectors rendered into the job's environment, extra_vars rendered into a file passed as
   `-e @file`.
 - validate_survey(): what the survey_spec endpoint refuses.
+- survey_launch(): what AWX does with a launch's answers (awx/main/models/mixins.py, SurveyJobTemplateMixin:
+  _update_unified_job_kwargs and _survey_element_validation): a default fills an unanswered question, a
+  required question left without an answer or default refuses the launch, a multiple-choice answer must be
+  one of the choices; extra variables beyond the survey pass only with ask_variables_on_launch.
 - awx_collections_path(): ANSIBLE_COLLECTIONS_PATH as AWX builds it for a job.
 - argspec()/validate_module_args(): an awx.awx module's own argument spec, taken from the module by
   calling its main() with the module class stubbed, and ansible's ArgumentSpecValidator over it.
@@ -309,6 +313,33 @@ def validate_survey(spec: dict) -> None:
 
 
 # --- job environment ---------------------------------------------------------------------------------
+def survey_launch(template: dict, answers: dict) -> dict:
+    """The extra variables a job of ``template`` gets for a launch with ``answers``; AWXRejected where AWX refuses."""
+    template = _plain(template)
+    spec = template.get("survey_spec", {}).get("spec", []) if template.get("survey_enabled") else []
+    asked = {q["variable"] for q in spec}
+    extra = sorted(set(answers) - asked)
+    if extra and not template.get("ask_variables_on_launch"):
+        raise AWXRejected("variables %s were not asked for on launch (ask_variables_on_launch is off)" % extra)
+    values = dict(answers)
+    errors = []
+    for q in spec:
+        var = q["variable"]
+        if var not in values and q.get("default", "") != "":
+            values[var] = q["default"]
+        if var not in values or values[var] in ("", None):
+            if q["required"]:
+                errors.append("'%s' value missing" % var)
+            continue
+        if q["type"] == "multiplechoice":
+            choices = q["choices"].splitlines() if isinstance(q["choices"], str) else q["choices"]
+            if values[var] not in choices:
+                errors.append("Value %s for '%s' expected to be one of %s." % (values[var], var, choices))
+    if errors:
+        raise AWXRejected("; ".join(errors))
+    return values
+
+
 def awx_collections_path(project_dir: str, job_data_dir: str) -> str:
     """ANSIBLE_COLLECTIONS_PATH as AWX sets it for a job: the project-sync folder first, then the project's
     ansible.cfg collections_path (as written there, relative to the project), then Ansible's defaults."""

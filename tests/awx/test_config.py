@@ -135,12 +135,61 @@ DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore
 SURVEY_ONLY = {"heketi_awx_confirm"}
 
 
+DESTRUCTIVE = ("replace_device", "remove_node", "restore", "uninstall")
+
+
+def _day2_templates(data):
+    defaults = data["heketi_awx_job_template_defaults"]
+    return {Path(jt["playbook"]).stem: dict(defaults, **jt) for jt in data["heketi_awx_job_templates"]
+            if jt.get("playbook", "site.yml") != "site.yml"}
+
+
 def test_destructive_day2_templates_ask_for_a_confirmation(data):
-    by_playbook = {jt["playbook"]: jt for jt in data["heketi_awx_job_templates"]}
-    for name in ("replace_device", "remove_node", "restore", "uninstall"):
-        jt = by_playbook["playbooks/%s.yml" % name]
+    templates = _day2_templates(data)
+    for name in DESTRUCTIVE:
+        jt = templates[name]
         confirm = [q for q in jt["survey_spec"]["spec"] if q["variable"] == "heketi_awx_confirm"]
         assert jt["survey_enabled"] and confirm and confirm[0]["required"], jt["name"]
+        # AWX fills an unanswered question with its default: a default would confirm on the operator's behalf
+        assert confirm[0].get("default", "") == "", jt["name"]
+
+
+@pytest.mark.parametrize("name", DESTRUCTIVE)
+def test_a_destructive_template_does_not_launch_without_the_confirmation(data, name):
+    """A launch as AWX takes it (the survey's answers, its defaults, its refusals): each destructive day-2 template
+    refuses a launch without the confirmation, and accepts the same launch with it."""
+    jt = _day2_templates(data)[name]
+    answers = {q["variable"]: (q["choices"][0] if q["type"] == "multiplechoice" else "node2")
+               for q in jt["survey_spec"]["spec"] if q["required"] and q["variable"] != "heketi_awx_confirm"}
+    with pytest.raises(awx_rules.AWXRejected, match="'heketi_awx_confirm' value missing"):
+        awx_rules.survey_launch(jt, answers)
+    with pytest.raises(awx_rules.AWXRejected, match="expected to be one of"):
+        awx_rules.survey_launch(jt, dict(answers, heketi_awx_confirm="yes"))
+    (choice,) = next(q for q in jt["survey_spec"]["spec"] if q["variable"] == "heketi_awx_confirm")["choices"]
+    launched = awx_rules.survey_launch(jt, dict(answers, heketi_awx_confirm=choice))
+    assert launched["heketi_awx_confirm"] == choice
+
+
+def test_no_day2_template_can_wipe_disks_or_take_other_variables(data):
+    """Disks are wiped only from the command line (uninstall.yml's wipe switch and per-device confirmation): no
+    template sets or asks for them, and none takes variables beyond its survey on launch."""
+    for name, jt in _day2_templates(data).items():
+        assert not jt.get("ask_variables_on_launch"), jt["name"]
+        asked = {q["variable"] for q in (jt.get("survey_spec") or {}).get("spec", [])}
+        assert not asked & {"heketi_maintenance_wipe_devices", "heketi_maintenance_wipe_confirm"}, jt["name"]
+        assert "wipe" not in str(jt.get("extra_vars", "")), jt["name"]
+        with pytest.raises(awx_rules.AWXRejected, match="not asked for on launch"):
+            awx_rules.survey_launch(jt, {"heketi_maintenance_wipe_devices": True})
+
+
+def test_survey_launch_rules_can_pass_and_fail():
+    jt = {"survey_enabled": True, "survey_spec": {"name": "n", "description": "", "spec": [
+        {"question_name": "q", "variable": "v", "type": "multiplechoice", "choices": ["a", "b"], "default": "a",
+         "required": True}]}}
+    assert awx_rules.survey_launch(jt, {}) == {"v": "a"}  # the default fills the unanswered question
+    assert awx_rules.survey_launch(dict(jt, ask_variables_on_launch=True), {"w": 1}) == {"v": "a", "w": 1}
+    with pytest.raises(awx_rules.AWXRejected):
+        awx_rules.survey_launch(jt, {"v": "c"})
 
 
 def test_one_template_per_stage_plus_site(data):

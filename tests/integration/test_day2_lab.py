@@ -3,14 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Day-2 playbooks on the container lab: real glusterd, the real Heketi with its ssh executor.
 
-One lab (tools/lab/lab, 4 storage-node containers, no client), used in order:
+One lab (tools/lab/lab, 4 storage-node containers, no client; Heketi with TLS as inventories/local sets it), shared by
+the module-scoped fixture and used in order (DAY2_LAB_NAME names it, DAY2_KEEP_LAB=1 keeps it afterwards):
 1. scale-out: site.yml on an inventory of node1..node3, then node4 added to the inventory and site.yml rerun:
    Heketi gains node4 and its two devices, nothing else changes, the other hosts report changed=0;
 2. device and node removal where Heketi has no bricks: the lab kernel has NO device-mapper, so Heketi cannot
    create a volume (lvcreate fails) and no brick can exist here; brick migration and the room refusals are
    tested against the real server with the mock executor (test_heketi_state.py). node4 then comes back with
    the documented --limit form;
-3. backup, a change, restore: Heketi reports the backup's state again, and its database check is clean;
+3. backup, a change, restore: Heketi reports the backup's state again, and its database check is clean; the backup
+   timer's own command (plain python3) backs up over Heketi's TLS port;
+   upgrade: refused while a volume create is held in flight (lvcreate held on the nodes), then run;
 4. drill: Heketi killed during backups leaves every earlier backup intact and verified; the next run succeeds;
 5. uninstall with the wipe switch off leaves the first MiB of every disk unchanged (sha256 before/after);
    with the switch on, only the confirmed device is wiped.
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
@@ -33,18 +37,24 @@ LAB_TOOL = ROOT / "tools" / "lab" / "lab"
 LAB = os.environ.get("DAY2_LAB_NAME", "ghday2")
 DISKS = ("/dev/sdf", "/dev/sdg")
 BINARIES = ROOT / ".cache" / "heketi" / "bin"
+LAB_INVENTORY: list = []  # the inventory file tools/lab/lab wrote for this lab (set by the fixture)
 
 
 def inventory(path: Path, nodes: int) -> Path:
-    """inventories/local's layout (its group_vars) with node1..N as storage nodes, Heketi on node1, no client."""
+    """inventories/local's layout (its group_vars) with node1..N as storage nodes, Heketi on node1, no client.
+
+    How Ansible reaches each container (connection, host, user, port, key) is taken from the inventory the lab
+    tool wrote for this lab, so the test follows whatever transport tools/lab/lab sets up.
+    """
+    lab_inv = yaml.safe_load(Path(LAB_INVENTORY[0]).read_text())["all"]
     path.mkdir(parents=True, exist_ok=True)
     gv = path / "group_vars"
     if not gv.exists():
         gv.symlink_to(ROOT / "inventories" / "local" / "group_vars")
-    hosts = {"node%d" % i: {"ansible_host": "{{ lab_name }}-node%d" % i} for i in range(1, nodes + 1)}
+    lab_hosts = lab_inv["children"]["glusterfs_servers"]["hosts"]
+    hosts = {"node%d" % i: lab_hosts["node%d" % i] for i in range(1, nodes + 1)}
     (path / "hosts.yml").write_text(json.dumps({"all": {
-        "vars": {"lab_name": LAB, "ansible_connection": "community.docker.docker",
-                 "ansible_python_interpreter": "/usr/bin/python3"},
+        "vars": dict(lab_inv.get("vars") or {}, lab_name=LAB),
         "children": {"glusterfs_servers": {"hosts": hosts}, "heketi": {"hosts": {"node1": {}}}}}}, indent=1))
     return path
 
@@ -104,10 +114,12 @@ def lab(tmp_path_factory):
     up = subprocess.run([str(LAB_TOOL), "up", "--name", LAB, "--nodes", "4"], cwd=ROOT,
                         capture_output=True, text=True, check=False)
     assert up.returncode == 0, up.stderr[-3000:]
+    LAB_INVENTORY[:] = [up.stdout.split()[-1]]
     try:
         yield tmp_path_factory.mktemp("day2")
     finally:
-        subprocess.run([str(LAB_TOOL), "down", "--name", LAB], cwd=ROOT, capture_output=True, check=False)
+        if os.environ.get("DAY2_KEEP_LAB") != "1":  # DAY2_KEEP_LAB=1 keeps it for a look (lab down --name ...)
+            subprocess.run([str(LAB_TOOL), "down", "--name", LAB], cwd=ROOT, capture_output=True, check=False)
 
 
 TAGS = ("--tags", "glusterfs_servers,heketi,topology")
@@ -175,6 +187,14 @@ def test_backup_change_restore(lab):
     recorded = (files[0].parent / (files[0].name + ".sha256")).read_text().split()[0]
     assert hashlib.sha256(files[0].read_bytes()).hexdigest() == recorded
     assert dexec(1, "cd /var/lib/heketi/backups && sha256sum -c --quiet *.sha256").returncode == 0
+    # The scheduled form: the timer's command (plain python3, no Ansible) reaches Heketi over its TLS port with the CA
+    timer = play(inv, "playbooks/backup.yml", "-e", "heketi_maintenance_backup_local_dir=%s" % local,
+                 "-e", "heketi_maintenance_backup_timer=true")
+    assert timer.returncode == 0, timer.output[-4000:]
+    assert dexec(1, "systemctl is-enabled heketi-backup.timer").stdout.strip() == "enabled"
+    ran = dexec(1, "systemctl start heketi-backup.service && journalctl -u heketi-backup.service -o cat", check=False)
+    assert ran.returncode == 0 and "(unchanged)" in ran.stdout, ran.stdout + ran.stderr
+    assert "https://127.0.0.1:8080" in dexec(1, "cat /etc/heketi/backup.json").stdout
     saved = topology()
 
     node3 = nodes_by_name(saved)["node3"]["id"]
@@ -195,27 +215,51 @@ def operations() -> str:
     return heketi("server", "operations", "info").lower()
 
 
-SLOW_LVCREATE = r"""p=$(command -v lvcreate); mv "$p" "$p.real"; printf '#!/bin/sh\nsleep 150\nexec %s.real "$@"\n' "$p" > "$p"; chmod 755 "$p" """
+# Heketi runs every LVM command as /usr/sbin/lvm <command> over ssh. lvm wrapped on the nodes so that lvcreate is held
+# until the test releases it (a file appears; at most 600 s), then the real one runs (and fails here, without
+# device-mapper): a volume create stays in flight exactly as long as the test needs it. Every other LVM command (and
+# the lvs/pvs/... links to lvm) passes straight through.
+HELD, CALLED, LVM, KEPT = "/tmp/day2-release-lvcreate", "/tmp/day2-lvcreate-called", "/usr/sbin/lvm", "/root/lvm-real"
+# (the real lvm moves to a folder of its own, keeping its name: lvm takes its command from the name it is run by)
+LVM_WRAPPER = """#!/bin/sh
+cmd=$(basename "$0"); [ "$cmd" = lvm ] || set -- "$cmd" "$@"
+if [ "$1" = lvcreate ]; then
+  touch %(called)s
+  for i in $(seq 600); do [ -e %(held)s ] && break; sleep 1; done
+fi
+exec %(kept)s/lvm "$@"
+""" % {"called": CALLED, "held": HELD, "kept": KEPT}
+HOLD_LVCREATE = "rm -f %s %s && mkdir -p %s && mv %s %s/lvm && cat >%s <<'EOF'\n%sEOF\nchmod 755 %s" % (
+    HELD, CALLED, KEPT, LVM, KEPT, LVM, LVM_WRAPPER, LVM)
+RESTORE_LVCREATE = "touch %s; test -e %s/lvm && mv %s/lvm %s; true" % (HELD, KEPT, KEPT, LVM)
+
+
+def wait_for(what, predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    pytest.fail("%s: not within %d s" % (what, seconds))
 
 
 def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
-    """A volume create kept in flight (lvcreate made slow, 150 s, on the nodes; it then fails, as lvcreate does here
-    without device-mapper): upgrade.yml refuses after its bound, Heketi is back in normal mode, nothing was
-    installed; once the operation is over the upgrade runs (same binaries), restarts Heketi and verifies."""
+    """A volume create kept in flight (lvcreate held on the nodes until the test releases it; it then fails, as
+    lvcreate does here without device-mapper): upgrade.yml refuses after its bound, Heketi is back in normal mode,
+    nothing was installed; once the operation is over the upgrade runs (same binaries), restarts Heketi and
+    verifies."""
     inv = lab / "inv"
     held = topology()
     for n in range(1, 5):
-        dexec(n, SLOW_LVCREATE)
+        dexec(n, HOLD_LVCREATE)
     try:
         subprocess.run(["docker", "exec", "-d", "%s-node1" % LAB, "sh", "-c",
                         "set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli volume create --size=1 "
                         ">/tmp/volcreate.log 2>&1"], check=True)
-        for _attempt in range(60):
-            if "in-flight: 1" in operations():
-                break
-            time.sleep(1)
-        else:
-            pytest.fail("no operation in flight: %s" % operations())
+        wait_for("an operation in flight", lambda: "in-flight: 1" in operations(), 60)
+        # Heketi's ssh executor really reached lvcreate on a node (the hold is what keeps the operation going)
+        wait_for("lvcreate held on a node", lambda: any(
+            dexec(n, "test -e " + CALLED, check=False).returncode == 0 for n in range(1, 5)), 60)
         mtime = dexec(1, "stat -c %Y /usr/local/bin/heketi").stdout
         res = play(inv, "playbooks/upgrade.yml", "-e", "heketi_maintenance_upgrade_wait=5")
         assert res.returncode != 0 and "Refusing to upgrade node1" in res.output, res.output[-4000:]
@@ -223,15 +267,17 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
         assert "Heketi is back in normal mode" in res.output
         assert "normal" in heketi("server", "mode", "get")
         assert dexec(1, "stat -c %Y /usr/local/bin/heketi").stdout == mtime
-        for _attempt in range(300):
-            if "in-flight: 0" in operations():
-                break
-            time.sleep(1)
+        assert "in-flight: 1" in operations()  # the refusal did not end or disturb the operation
     finally:
         for n in range(1, 5):
-            dexec(n, 'p=$(command -v lvcreate); test -e "$p.real" && mv "$p.real" "$p"', check=False)
-    assert "failed" in dexec(1, "cat /tmp/volcreate.log").stdout.lower() or "error" in dexec(
-        1, "cat /tmp/volcreate.log").stdout.lower()
+            dexec(n, RESTORE_LVCREATE, check=False)
+    wait_for("no operation in flight", lambda: "in-flight: 0" in operations(), 300)
+    # heketi-cli writes its answer when its own polling sees the operation end, a little after Heketi does
+    wait_for("heketi-cli's answer to the volume create", lambda: dexec(
+        1, "test -s /tmp/volcreate.log && ! pgrep -f '[h]eketi-cli volume create' >/dev/null",
+        check=False).returncode == 0, 120)
+    log = dexec(1, "cat /tmp/volcreate.log").stdout.lower()
+    assert "failed" in log or "error" in log, log
     res = play(inv, "playbooks/upgrade.yml")
     assert res.returncode == 0, res.output[-5000:]
     assert "Restart Heketi (also leaves maintenance mode" in res.output
@@ -274,11 +320,8 @@ def test_drill_heketi_killed_during_backup(lab):
         assert line in dexec(1, "cd /var/lib/heketi/backups && sha256sum *").stdout
     assert not list(local.glob(".*.tmp")) and not dexec(1, "ls -a /var/lib/heketi/backups | grep tmp",
                                                         check=False).stdout
-    for _attempt in range(30):  # systemd brings Heketi back
-        if dexec(1, "python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:8080/hello\")'",
-                 check=False).returncode == 0:
-            break
-        time.sleep(1)
+    wait_for("Heketi back (systemd restarts it)", lambda: dexec(
+        1, "set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli cluster list", check=False).returncode == 0, 60)
     nxt = play(inv, "playbooks/backup.yml", "-e", "heketi_maintenance_backup_local_dir=%s" % local)
     assert nxt.returncode == 0, nxt.output[-4000:]
     assert len(list(local.glob("heketi-*.db"))) == len([n for n in before if n.endswith(".db")]) + 1
