@@ -19,7 +19,6 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.
     TopologyError,
     _show,
     loads_json,
-    normalise_device,
     validate_topology,
 )
 
