@@ -54,7 +54,8 @@ def inventory(path: Path, nodes: int) -> Path:
     lab_hosts = lab_inv["children"]["glusterfs_servers"]["hosts"]
     hosts = {"node%d" % i: lab_hosts["node%d" % i] for i in range(1, nodes + 1)}
     (path / "hosts.yml").write_text(json.dumps({"all": {
-        "vars": dict(lab_inv.get("vars") or {}, lab_name=LAB),
+        # lab_dir: inventories/local's group_vars find the lab's key and known_hosts there
+        "vars": dict(lab_inv.get("vars") or {}, lab_name=LAB, lab_dir=str(Path(LAB_INVENTORY[0]).parent)),
         "children": {"glusterfs_servers": {"hosts": hosts}, "heketi": {"hosts": {"node1": {}}}}}}, indent=1))
     return path
 

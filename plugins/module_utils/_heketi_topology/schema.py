@@ -9,6 +9,13 @@ TopologyError listing every problem. Who reads the messages decides how places a
 module names JSON paths (``clusters[0].nodes[2].node.zone: must be an integer >= 1, got 0``),
 the role's inventory path names the host and its variable (``node3: topology_zone must be an
 integer >= 1, got 0``, see ``inventory.py``). Both run the same rules.
+
+The package splits the topology stage by job: ``schema`` (this validator, no Heketi contact),
+``inventory`` (the role's model built from the inventory, for the filter ``topology_model``),
+``plan`` (compares the validated topology with what Heketi holds and returns the list of actions
+that both check mode (``predict``) and execution read) and ``execute`` (performs those actions,
+serialized per Heketi server on the host it runs on). Its ``__init__.py`` stays empty, as
+ansible-core 2.16 requires of module_utils packages.
 """
 
 from __future__ import annotations
