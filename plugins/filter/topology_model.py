@@ -53,6 +53,12 @@ options:
     description: C(topology_check_devices).
     type: bool
     default: true
+  targets:
+    description:
+      - The inventory hosts the run targets (what C(--limit) leaves), or omitted for all. The nodes of other hosts are
+        neither device-checked nor loaded.
+    type: list
+    elements: str
 '''
 
 EXAMPLES = r'''
@@ -73,8 +79,15 @@ _value:
       type: list
       elements: str
     topology:
-      description: The topology.json document to load (device paths normalised, C(destroydata) gated).
+      description: The whole topology.json document (device paths normalised, C(destroydata) gated).
       type: dict
+    load:
+      description: What this run loads, the topology without the nodes of the hosts outside O(targets).
+      type: dict
+    untargeted:
+      description: The inventory hosts of the topology outside O(targets) (neither device-checked nor loaded).
+      type: list
+      elements: str
     nodes:
       description: Per node C(path), C(host) (the inventory host), C(inventory) (whether one matched), C(manage)
         and C(devices) (C(name), C(destroydata)).
@@ -91,9 +104,10 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.inventory import model
 
 
-def topology_model(hostvars, hosts, group, src='', src_text='', defaults=None, wipe=False, check_devices=True):
+def topology_model(hostvars, hosts, group, src='', src_text='', defaults=None, wipe=False, check_devices=True,
+                   targets=None):
     return model(list(hosts or []), hostvars, group, src, src_text, defaults or {}, boolean(wipe, strict=False),
-                 boolean(check_devices, strict=False))
+                 boolean(check_devices, strict=False), None if targets is None else list(targets))
 
 
 class FilterModule(object):

@@ -168,10 +168,15 @@ def addresses(hosts, hostvars):
     return out
 
 
-def model(hosts, hostvars, group, src, src_text, defaults, wipe, check_devices):
-    """The role's whole model. Returns {'errors', 'topology', 'nodes', 'gated'}; errors name hosts and
-    variables (inventory) or the file and JSON path (topology_src)."""
-    result = {'errors': [], 'topology': None, 'nodes': [], 'gated': []}
+def model(hosts, hostvars, group, src, src_text, defaults, wipe, check_devices, targets=None):
+    """The role's whole model. Returns {'errors', 'topology', 'load', 'nodes', 'gated', 'untargeted'};
+    errors name hosts and variables (inventory) or the file and JSON path (topology_src).
+
+    ``targets``: the inventory hosts this run targets (``--limit``), None for all. A node matched to an
+    inventory host outside them is neither device-checked (``nodes``) nor loaded (``load``, the topology
+    without it; ``topology`` stays whole), and is listed in ``untargeted``: a run limited to a new host
+    changes only that host, and never hands Heketi a device nobody inspected."""
+    result = {'errors': [], 'topology': None, 'load': None, 'nodes': [], 'gated': [], 'untargeted': []}
     if src:
         try:
             data = loads_json(src_text, 'topology_src=%s' % src)
@@ -195,17 +200,25 @@ def model(hosts, hostvars, group, src, src_text, defaults, wipe, check_devices):
             return result
     result['topology'], result['gated'] = to_document(spec, wipe)
     known = addresses(hosts, hostvars)
+    targeted = None if targets is None else set(targets)
     unmatched = []
+    loaded = []
     for c in spec:
+        loaded.append(dict(c, nodes=[]))
         for n in c['nodes']:
             host = next((known[m.lower()] for m in n['manage'] if m.lower() in known), None)
             if host is None:
                 unmatched.append('%s (manage %s)' % (n['path'], n['manage'][0]))
+            elif targeted is not None and host not in targeted:
+                result['untargeted'].append(host)
+                continue
+            loaded[-1]['nodes'].append(n)
             result['nodes'].append({
                 'path': n['path'], 'host': host or n['manage'][0], 'inventory': host is not None,
                 'manage': n['manage'][0],
                 'devices': [{'name': d['name'], 'destroydata': d['destroydata'] and wipe} for d in n['devices']],
             })
+    result['load'] = to_document([c for c in loaded if c['nodes']], wipe)[0] if result['untargeted'] else result['topology']
     if unmatched and check_devices:
         result['errors'].append(
             'topology_src=%s: %d node(s) match no host of the inventory group %s (by inventory name, ansible_host '

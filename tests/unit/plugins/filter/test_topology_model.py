@@ -34,6 +34,20 @@ def test_inventory_builds_the_topology_with_normalised_devices_and_int_zones():
     assert [(n["host"], n["inventory"]) for n in m["nodes"]] == [("node1", True), ("node2", True)]
 
 
+def test_limit_leaves_other_hosts_unchecked_and_unloaded():
+    """--limit node3,heketi (the documented scale-out form): only node3 is device-checked and loaded; the
+    whole topology is still written for heketi-cli users."""
+    hv = {"node1": {"topology_zone": 1}, "node2": {"topology_zone": 2}, "node3": {"topology_zone": 3}}
+    m = topology_model(hv, list(hv), "glusterfs_servers", defaults=DEFAULTS, targets=["node3", "heketi1"])
+    assert m["errors"] == []
+    assert [n["host"] for n in m["nodes"]] == ["node3"]
+    assert m["untargeted"] == ["node1", "node2"]
+    assert [n["node"]["hostnames"]["manage"] for c in m["load"]["clusters"] for n in c["nodes"]] == [["node3"]]
+    assert len(m["topology"]["clusters"][0]["nodes"]) == 3
+    everything = topology_model(hv, list(hv), "glusterfs_servers", defaults=DEFAULTS)
+    assert everything["untargeted"] == [] and everything["load"] == everything["topology"]
+
+
 def test_inventory_messages_name_host_and_variable():
     m = model({"node1": {"topology_devices": ["/dev/sdf", "/dev/./sdf"]},
                "node2": {"topology_storage": "node1", "topology_tags": {"rack id": "x"}},
