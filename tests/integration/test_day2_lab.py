@@ -170,13 +170,19 @@ def test_device_and_node_removal_without_bricks(lab):
     assert "node4" not in nodes_by_name(topology())
     assert "node4" not in dexec(1, "gluster pool list").stdout  # Heketi detached the peer
 
-    # Back again: the documented --limit form (the new host plus the Heketi host) re-adds node4 and /dev/sdg.
+    # Back again: the documented --limit form (the new host plus the Heketi host) re-adds node4, and only
+    # node4: node2's /dev/sdg, outside the limit, is neither inspected nor handed to Heketi.
     back = play(inv, "site.yml", *TAGS, "--limit", "node4,heketi")
     assert back.returncode == 0, back.output[-5000:]
     assert sorted(recap(back)) == ["node1", "node4"]
+    assert "--limit leaves out node2, node3" in back.output
     held = nodes_by_name(topology())
     assert sorted(held) == ["node1", "node2", "node3", "node4"]
-    assert sorted(d["name"] for d in held["node2"]["devices"]) == list(DISKS)
+    assert [d["name"] for d in held["node2"]["devices"]] == ["/dev/sdf"]
+    # The same form for node2 re-adds its /dev/sdg (checked on node2 first).
+    again = play(inv, "site.yml", *TAGS, "--limit", "node2,heketi")
+    assert again.returncode == 0, again.output[-5000:]
+    assert sorted(d["name"] for d in nodes_by_name(topology())["node2"]["devices"]) == list(DISKS)
 
 
 def test_backup_change_restore(lab):
