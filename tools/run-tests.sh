@@ -106,11 +106,11 @@ fi
 declare -A result elapsed
 failed=0
 # A second lane runs some stages, one after another in the order of the stage list, beside the first lane's from
-# the start: the stages that wait for the background builds and are loopback-bound or short (core216, day2, csi,
-# kube-tests; day2 and core216 run while the builds that csi and kube-tests wait for are still going). On 2 cores
+# the start: the stages that wait for the background builds and are loopback-bound or short (core216, awx, day2,
+# csi, kube-tests; the first three run while the builds that csi and kube-tests wait for are still going). On 2 cores
 # the two lanes overlap their waits (builds, container boots, polling). Its output is printed when it ends.
 # PARALLEL_STAGES= runs every stage in order in one lane.
-read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216 day2 day2-lab}"
+read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216 awx day2 day2-lab}"
 lane_dir="$root/.cache/lanes"
 declare -A beside
 run_stage() {
