@@ -8,9 +8,9 @@
   an operator or an earlier version left; node2, a storage node, runs firewalld (Debian's firewalld 1.3,
   nftables); k8s-node01 (the lab's client container) is the inventory's Kubernetes node.
 - The heketi role with its defaults opens 8080 only to the sources derived from the inventory (k8s-node01,
-  resolved on node1; the docker connection has no SSH_CLIENT): k8s-node01 gets Heketi's /hello, node2 and the
-  docker host (the controller) do not; the blanket rule is gone; a rerun reports changed=0. A list given
-  replaces the default, and the rules of a source no longer listed are removed.
+  resolved on node1, and the controller, the ssh connection's source as node1 sees it): both get Heketi's
+  /hello, node2 does not; the blanket rule is gone; a rerun reports changed=0. A list given replaces the
+  default (then the controller is refused too), and the rules of a source no longer listed are removed.
 - A bad entry in heketi_api_allowed_sources stops the run naming it, before the firewall is touched; check mode
   reports the change with its diff and changes nothing.
 - glusterfs_server without glusterfs_server_allowed_sources keeps opening 24007-24008 and the brick range to
@@ -126,7 +126,8 @@ def test_heketi_api_only_for_the_inventory_sources(lab):
     # Check mode reports the change (with the diff) and leaves the rules as they are.
     check = lab.play("playbooks/heketi.yml", None, "--check", "--diff", "--tags", "heketi_firewall")
     assert check.returncode == 0, check.output[-5000:]
-    assert "-8080/tcp\n+%s 8080/tcp" % lab.ip[CLIENT] in check.output, check.output[-5000:]
+    # The default sources: the Kubernetes node and the controller as the Heketi host sees the ssh connection.
+    assert "-8080/tcp\n" in check.output and "+%s 8080/tcp" % lab.ip[CLIENT] in check.output, check.output[-5000:]
     assert recap(check.output, "node1") == 1
     assert ufw_added() == before
 
@@ -138,7 +139,7 @@ def test_heketi_api_only_for_the_inventory_sources(lab):
     assert "ufw allow 8080/tcp" not in rules and "ufw allow 22/tcp" in rules
     assert reach(CLIENT, "node1", 8080) == "open"
     assert reach(NODE2, "node1", 8080) != "open"
-    assert hello_from_controller(lab.ip[NODE1]) != 200
+    assert hello_from_controller(lab.ip[NODE1]) == 200  # the controller is a default source
     # Heketi really answers the allowed source.
     assert "200" in dexec(CLIENT, "python3 -c \"import urllib.request as u; "
                                   "print(u.urlopen('http://node1:8080/hello', timeout=5).status)\"").stdout
@@ -154,6 +155,7 @@ def test_heketi_api_only_for_the_inventory_sources(lab):
     assert "ufw allow from %s to any port 8080 proto tcp" % node2 in rules and client not in rules
     assert reach(NODE2, "node1", 8080) == "open"
     assert reach(CLIENT, "node1", 8080) != "open"
+    assert hello_from_controller(lab.ip[NODE1]) != 200  # nor the controller: the list replaced the default
 
 
 def test_glusterfs_ports_open_to_all_by_default_and_only_to_the_given_sources(lab):
