@@ -10,7 +10,7 @@ set -euo pipefail
 bench_setup ghbench
 
 tools/lab/lab up --name "$name" --nodes 4 --client >/dev/null
-export LAB_NAME="$name" ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles
+export LAB_NAME="$name" ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles,ansible.posix.profile_tasks
 
 run() { timed "$1" ansible-playbook site.yml -i inventories/local; }
 
@@ -26,3 +26,6 @@ echo "time per role, first converge:"
 sed -n '/^=\{10,\}/,$p' "$work/first.log" | grep -E ' -+ ' | sed 's/^/  /'
 echo "time per role, rerun:"
 sed -n '/^=\{10,\}/,$p' "$work/rerun.log" | grep -E ' -+ ' | sed 's/^/  /'
+echo "slowest tasks, rerun (ansible.posix.profile_tasks):"
+grep -E ' : .* -+ [0-9.]+s$' "$work/rerun.log" | head -25 | sed 's/^/  /'
+if [[ -n "${BENCH_KEEP_LOGS:-}" ]]; then cp "$work/first.log" "$work/rerun.log" "$BENCH_KEEP_LOGS"/; fi
