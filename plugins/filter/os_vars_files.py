@@ -24,8 +24,8 @@ options:
 
 EXAMPLES = r'''
 - name: Load the OS-specific data
-  ansible.builtin.include_vars: >-
-    {{ lookup('ansible.builtin.first_found', ansible_facts | glusterfs.heketi.os_vars_files, paths=[role_path ~ '/vars']) }}
+  ansible.builtin.include_vars:
+    file: "{{ lookup('ansible.builtin.first_found', ansible_facts | glusterfs.heketi.os_vars_files, paths=[role_path ~ '/vars']) }}"
 '''
 
 RETURN = r'''
