@@ -297,6 +297,26 @@ def test_changed_host_key_stops_the_reach_check_naming_the_node(lab):
     # The heketi stage collects the new key over Ansible's connection; ssh passes again.
     again = lab.run_role("--tags", "heketi_configure,heketi_service")
     assert again.returncode == 0, again.output[-3000:]
+    # Read by the play on the storage nodes, all at once, not delegated from the Heketi host.
+    assert "TASK [glusterfs.heketi.heketi : Read this node's ssh host keys over Ansible's connection]" in again.output
+    assert "node1 -> node2" not in again.output
+    assert heketi_ssh("true").returncode == 0
+
+
+def test_the_role_alone_reads_the_nodes_keys_itself(lab, tmp_path):
+    """Without playbooks/heketi.yml's play on the storage nodes, the role reads the keys from the Heketi host."""
+    dexec("rm -f /etc/ssh/ssh_host_* && ssh-keygen -A -q && systemctl restart ssh", box=NODE2)
+    rekey = subprocess.run([str(LAB_TOOL), "known-hosts", "--name", LAB], cwd=REPO_ROOT, capture_output=True,
+                           text=True, check=False)
+    assert rekey.returncode == 0, rekey.stderr
+    playbook = tmp_path / "role_alone.yml"
+    playbook.write_text(json.dumps([{"hosts": "heketi", "become": True, "gather_facts": True,
+                                     "roles": [{"role": "glusterfs.heketi.heketi"}]}]))
+    proc = lab.run_role("--tags", "heketi_known_hosts", playbook=str(playbook))
+    assert proc.returncode == 0, proc.output[-3000:]
+    assert "node1 -> node2" in proc.output  # read from the Heketi host, delegated
+    algorithm, public = dexec("cat /etc/ssh/ssh_host_ed25519_key.pub", box=NODE2).stdout.split()[:2]
+    assert "%s %s" % (algorithm, public) in dexec("cat /etc/heketi/known_hosts").stdout
     assert heketi_ssh("true").returncode == 0
 
 
