@@ -84,13 +84,25 @@ def test_operating_system(run_playbook, fake_os, supported):
         ({"glusterfs_server_kernel_modules": ["dm_thin_pool", "dm thin"]}, "glusterfs_server_kernel_modules", "'dm thin'"),
         ({"glusterfs_server_version": "10.4"}, "glusterfs_server_version", "10.4"),
         ({"glusterfs_server_kernel_modules_manage": "maybe"}, "glusterfs_server_kernel_modules_manage", ""),
-        ({"glusterfs_server_start_timeout": 0}, "glusterfs_server_start_timeout", ""),
+        ({"glusterfs_server_start_timeout": 0}, "glusterfs_server_start_timeout (0)", "positive integer"),
+        ({"glusterfs_server_apt_cache_valid_time": -1}, "glusterfs_server_apt_cache_valid_time (-1)", "non-negative"),
+        # the argument spec owns the types: its error names the variable
+        ({"glusterfs_server_start_timeout": "soon"}, "glusterfs_server_start_timeout", "unable to convert to int"),
+        ({"glusterfs_server_packages_extra": [{"name": "x"}]}, "glusterfs_server_packages_extra", "list of package names"),
     ],
     ids=["modules-string", "ports-string", "port-too-high", "port-range-reversed", "module-name",
-         "version", "bool", "timeout-zero"],
+         "version", "bool", "timeout-zero", "cache-time-negative", "timeout-type", "packages-mapping"],
 )
 def test_bad_input_is_named(run_playbook, extra, variable, detail):
     rc, out = run_preflight(run_playbook, {**_supported_host(), **extra})
     assert rc != 0, out
     assert variable in out, out
     assert detail in out, out
+
+
+def test_every_bad_variable_is_named_at_once(run_playbook):
+    rc, out = run_preflight(run_playbook, {**_supported_host(), "glusterfs_server_version": "ten",
+                                           "glusterfs_server_firewall_ports": ["24007/sctp"]})
+    assert rc != 0, out
+    assert 'glusterfs_server_version (ten) must be a GlusterFS major version such as \\"10\\"' in out, out
+    assert "glusterfs_server_firewall_ports: '24007/sctp' is not PORT/PROTO" in out, out
