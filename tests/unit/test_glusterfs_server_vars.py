@@ -88,7 +88,7 @@ def test_operating_system(run_playbook, fake_os, supported):
         ({"glusterfs_server_apt_cache_valid_time": -1}, "glusterfs_server_apt_cache_valid_time (-1)", "non-negative"),
         # the argument spec owns the types: its error names the variable
         ({"glusterfs_server_start_timeout": "soon"}, "glusterfs_server_start_timeout", "unable to convert to int"),
-        ({"glusterfs_server_packages_extra": [{"name": "x"}]}, "glusterfs_server_packages_extra", "list of package names"),
+        ({"glusterfs_server_packages_extra": [{"name": "x"}]}, "glusterfs_server_packages_extra", "list of strings"),
     ],
     ids=["modules-string", "ports-string", "port-too-high", "port-range-reversed", "module-name",
          "version", "bool", "timeout-zero", "cache-time-negative", "timeout-type", "packages-mapping"],

@@ -92,7 +92,8 @@ def test_vault_refused_on_rhel7(run_playbook, ansible_core_version):
 
 @pytest.mark.parametrize("extra, detail", [
     ({"glusterfs_repository_version": "10.4"}, "glusterfs_repository_version (10.4)"),
-    ({"glusterfs_repository_source": "ppa"}, "glusterfs_repository_source"),
+    # the argument spec owns the choices: its error names the variable
+    ({"glusterfs_repository_source": "ppa"}, "glusterfs_repository_source must be one of: distribution, upstream, got: ppa"),
     ({"glusterfs_repository_el7_vault_url": "https://vault.centos.org/7.9.2009/"}, "glusterfs_repository_el7_vault_url"),
     ({"glusterfs_repository_check_packages": "glusterfs-server"}, "glusterfs_repository_check_packages"),
 ])
