@@ -1,9 +1,9 @@
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The glusterfs_server role's argument specs and preflight, run for real on localhost.
+"""The glusterfs_server and glusterfs_client roles' argument specs and preflights, run for real on localhost.
 
-Only the role's validation and preflight tasks run (--tags glusterfs_server_preflight, --check)
+Only the role's validation and preflight tasks run (--tags <role>_preflight, --check)
 against facts set by the play (no fact gathering): nothing is installed or changed on this machine. Each case proves that bad input stops the role
 with a message naming the offending variable, and that the defaults pass on a supported OS.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 PLAYBOOK = """\
-- name: Preflight of glusterfs_server
+- name: Preflight of ROLE
   hosts: localhost
   connection: local
   gather_facts: false
@@ -29,12 +29,12 @@ PLAYBOOK = """\
         cacheable: true
       tags: [always]
   roles:
-    - role: glusterfs.heketi.glusterfs_server
+    - role: glusterfs.heketi.ROLE
 """
 
 
-def run_preflight(run_playbook, extra_vars):
-    return run_playbook(PLAYBOOK, "-v", "--check", "--tags", "glusterfs_server_preflight", extra_vars=extra_vars)
+def run_preflight(run_playbook, extra_vars, role="glusterfs_server"):
+    return run_playbook(PLAYBOOK.replace("ROLE", role), "-v", "--check", "--tags", f"{role}_preflight", extra_vars=extra_vars)
 
 
 def _supported_host():
@@ -84,13 +84,45 @@ def test_operating_system(run_playbook, fake_os, supported):
         ({"glusterfs_server_kernel_modules": ["dm_thin_pool", "dm thin"]}, "glusterfs_server_kernel_modules", "'dm thin'"),
         ({"glusterfs_server_version": "10.4"}, "glusterfs_server_version", "10.4"),
         ({"glusterfs_server_kernel_modules_manage": "maybe"}, "glusterfs_server_kernel_modules_manage", ""),
-        ({"glusterfs_server_start_timeout": 0}, "glusterfs_server_start_timeout", ""),
+        ({"glusterfs_server_start_timeout": 0}, "glusterfs_server_start_timeout (0)", "positive integer"),
+        ({"glusterfs_server_apt_cache_valid_time": -1}, "glusterfs_server_apt_cache_valid_time (-1)", "non-negative"),
+        # the argument spec owns the types: its error names the variable
+        ({"glusterfs_server_start_timeout": "soon"}, "glusterfs_server_start_timeout", "unable to convert to int"),
+        ({"glusterfs_server_packages_extra": [{"name": "x"}]}, "glusterfs_server_packages_extra", "list of strings"),
     ],
     ids=["modules-string", "ports-string", "port-too-high", "port-range-reversed", "module-name",
-         "version", "bool", "timeout-zero"],
+         "version", "bool", "timeout-zero", "cache-time-negative", "timeout-type", "packages-mapping"],
 )
 def test_bad_input_is_named(run_playbook, extra, variable, detail):
     rc, out = run_preflight(run_playbook, {**_supported_host(), **extra})
     assert rc != 0, out
     assert variable in out, out
+    assert detail in out, out
+
+
+def test_every_bad_variable_is_named_at_once(run_playbook):
+    rc, out = run_preflight(run_playbook, {**_supported_host(), "glusterfs_server_version": "ten",
+                                           "glusterfs_server_firewall_ports": ["24007/sctp"]})
+    assert rc != 0, out
+    assert 'glusterfs_server_version (ten) must be a GlusterFS major version such as \\"10\\"' in out, out
+    assert "glusterfs_server_firewall_ports: '24007/sctp' is not PORT/PROTO" in out, out
+
+
+def test_client_defaults_pass(run_playbook):
+    rc, out = run_preflight(run_playbook, _supported_host(), role="glusterfs_client")
+    assert rc == 0, out
+    assert "Check the variables" in out, out
+
+
+@pytest.mark.parametrize("extra, detail", [
+    ({"glusterfs_client_version": "10.4"}, 'glusterfs_client_version (10.4) must be a GlusterFS major version'),
+    ({"glusterfs_client_packages_extra": "attr,acl"}, "glusterfs_client_packages_extra must be a list of strings (found str: attr,acl)"),
+    # the argument spec owns the types: its error names the variable
+    ({"glusterfs_client_selinux_booleans": {"virt_use_fusefs": True}}, "argument 'glusterfs_client_selinux_booleans' is of type dict"),
+    ({"glusterfs_client_selinux_manage": "maybe"}, "glusterfs_client_selinux_manage"),
+    ({"glusterfs_client_apt_cache_valid_time": "hourly"}, "glusterfs_client_apt_cache_valid_time"),
+], ids=["version", "extra-string", "booleans-mapping", "bool-type", "int-type"])
+def test_client_bad_input_is_named(run_playbook, extra, detail):
+    rc, out = run_preflight(run_playbook, {**_supported_host(), **extra}, role="glusterfs_client")
+    assert rc != 0, out
     assert detail in out, out

@@ -11,6 +11,7 @@ packages, repositories, services and firewall backend each platform gets.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
+sys.path.insert(0, str(ROOT / "plugins" / "filter"))
+from os_vars_files import os_vars_files  # noqa: E402  (the collection's one OS-vars rule, as the roles call it)
 
 # distribution, os_family, major, release codename, architecture
 PLATFORMS = {
@@ -49,15 +52,15 @@ def _load(path):
     return yaml.safe_load(path.read_text()) or {}
 
 
-def _candidates(role):
-    """The first_found file list of the role's 'Load the OS-specific data' task, as written there."""
+def _candidates(role, facts):
+    """The vars files the role's 'Load the OS-specific data' task looks for (the collection's os_vars_files rule)."""
     for tasks_file in ("preflight.yml", "main.yml"):
         for task in _load(ROLES / role / "tasks" / tasks_file):
             if task.get("name") == "Load the OS-specific data":
-                for value in task["vars"].values():
-                    if isinstance(value, dict) and "files" in value:
-                        return value["files"]
-    raise AssertionError(f"{role}: no 'Load the OS-specific data' task with a first_found list")
+                spec = task["ansible.builtin.include_vars"]
+                assert "glusterfs.heketi.os_vars_files" in (spec["file"] if isinstance(spec, dict) else spec), role
+                return os_vars_files(facts)
+    raise AssertionError(f"{role}: no 'Load the OS-specific data' task")
 
 
 def _render(value, variables, env):
@@ -87,8 +90,7 @@ def load_role(role, platform, overrides=None):
     variables.update(_load(ROLES / role / "vars" / "main.yml"))
     variables.update(overrides or {})
     chosen = None
-    for pattern in _candidates(role):
-        name = env.from_string(pattern).render(**variables)
+    for name in _candidates(role, facts):
         if (ROLES / role / "vars" / name).is_file():
             chosen = name
             break
@@ -211,13 +213,12 @@ def test_el7_repositories_point_at_the_vault():
 def test_el7_vault_urls_as_the_tasks_build_them():
     variables = repository("el7")
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    install = _load(ROLES / "glusterfs_repository" / "tasks" / "install.yml")
-    configure = _load(ROLES / "glusterfs_repository" / "tasks" / "configure.yml")
-    os_task = next(t for t in install if "ansible.builtin.yum_repository" in t)
+    el_tasks = [t for t in _load(ROLES / "glusterfs_repository" / "tasks" / "repositories_el.yml")
+                if "ansible.builtin.yum_repository" in t]
+    os_task, sig_task = el_tasks
     urls = [env.from_string(os_task["ansible.builtin.yum_repository"]["baseurl"]).render(item=item, **variables)
             for item in variables["__glusterfs_repository_el7_os_repos"]]
     assert urls == [f"https://vault.centos.org/7.9.2009/{p}/$basearch/" for p in ("os", "updates", "extras")]
-    sig_task = next(t for t in configure if "ansible.builtin.yum_repository" in t)
     sig_url = env.from_string(sig_task["ansible.builtin.yum_repository"]["baseurl"]).render(**variables)
     assert sig_url == "https://vault.centos.org/7.9.2009/storage/$basearch/gluster-9/"
     assert "mirror.centos.org" not in str(variables)
@@ -252,7 +253,7 @@ def test_debian_ubuntu_use_distribution_packages_by_default(platform, kind, prer
 
 def test_upstream_sources_as_the_tasks_build_them():
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    configure = _load(ROLES / "glusterfs_repository" / "tasks" / "configure.yml")
+    configure = _load(ROLES / "glusterfs_repository" / "tasks" / "repositories_upstream_apt.yml")
     deb822 = next(t for t in configure if "ansible.builtin.deb822_repository" in t)["ansible.builtin.deb822_repository"]
     ppa = next(t for t in configure if "ansible.builtin.apt_repository" in t)["ansible.builtin.apt_repository"]
     debian = repository("debian12", glusterfs_repository_source="upstream", glusterfs_repository_version="11")

@@ -92,7 +92,8 @@ def test_vault_refused_on_rhel7(run_playbook, ansible_core_version):
 
 @pytest.mark.parametrize("extra, detail", [
     ({"glusterfs_repository_version": "10.4"}, "glusterfs_repository_version (10.4)"),
-    ({"glusterfs_repository_source": "ppa"}, "glusterfs_repository_source"),
+    # the argument spec owns the choices: its error names the variable
+    ({"glusterfs_repository_source": "ppa"}, "glusterfs_repository_source must be one of: distribution, upstream, got: ppa"),
     ({"glusterfs_repository_el7_vault_url": "https://vault.centos.org/7.9.2009/"}, "glusterfs_repository_el7_vault_url"),
     ({"glusterfs_repository_check_packages": "glusterfs-server"}, "glusterfs_repository_check_packages"),
 ])
@@ -141,18 +142,22 @@ device-mapper-persistent-data-very-long-name.x86_64
 """
 
 
-@pytest.mark.parametrize("pkg_mgr, output, packages, missing", [
-    ("apt", APT_POLICY, ["glusterfs-server"], ""),
-    ("apt", APT_POLICY, ["glusterfs-server", "glusterfs-client"], "glusterfs-client"),
-    ("apt", APT_POLICY, ["glusterfs-server", "heketi"], "heketi"),
-    ("apt", "", ["glusterfs-server"], "glusterfs-server"),
-    ("yum", YUM_LIST, ["glusterfs-server", "glusterfs-fuse"], ""),
-    ("yum", YUM_LIST, ["device-mapper-persistent-data-very-long-name"], ""),
-    ("dnf", YUM_LIST, ["glusterfs-server", "heketi"], "heketi"),
-    ("dnf", "", ["glusterfs-server"], "glusterfs-server"),
+@pytest.mark.parametrize("pkg_mgr, output, packages, missing, dpkg", [
+    ("apt", APT_POLICY, ["glusterfs-server"], "", ""),
+    ("apt", APT_POLICY, ["glusterfs-server", "glusterfs-client"], "glusterfs-client", ""),
+    ("apt", APT_POLICY, ["glusterfs-server", "heketi"], "heketi", ""),
+    ("apt", "", ["glusterfs-server"], "glusterfs-server", ""),
+    ("yum", YUM_LIST, ["glusterfs-server", "glusterfs-fuse"], "", ""),
+    ("yum", YUM_LIST, ["device-mapper-persistent-data-very-long-name"], "", ""),
+    ("dnf", YUM_LIST, ["glusterfs-server", "heketi"], "heketi", ""),
+    ("dnf", "", ["glusterfs-server"], "glusterfs-server", ""),
+    # dpkg has them (a rerun: the look-up was skipped, its output is empty); "rc" is removed, not installed
+    ("apt", "", ["glusterfs-server", "glusterfs-client"], "", "glusterfs-server\tii \nglusterfs-client\thi \n"),
+    ("apt", "", ["glusterfs-server", "glusterfs-client"], "glusterfs-client", "glusterfs-server\tii \nglusterfs-client\trc \n"),
+    ("apt", APT_POLICY, ["glusterfs-server", "glusterfs-client"], "", "glusterfs-client\tii \n"),
 ], ids=["apt-found", "apt-candidate-none", "apt-unknown", "apt-empty", "yum-found", "yum-wrapped-name",
-        "dnf-missing", "dnf-empty"])
-def test_package_lookup_names_what_is_missing(run_playbook, pkg_mgr, output, packages, missing):
+        "dnf-missing", "dnf-empty", "dpkg-installed", "dpkg-removed", "dpkg-one-installed"])
+def test_package_lookup_names_what_is_missing(run_playbook, pkg_mgr, output, packages, missing, dpkg):
     """The look-up expression of vars/main.yml on real apt-cache/yum output shapes, with Ansible's own filters."""
     extra = {
         "role_vars": str(ROOT / "roles" / "glusterfs_repository" / "vars" / "main.yml"),
@@ -160,6 +165,7 @@ def test_package_lookup_names_what_is_missing(run_playbook, pkg_mgr, output, pac
         "glusterfs_repository_check_packages": packages,
         "__glusterfs_repository_lookup_apt": {"stdout": output},
         "__glusterfs_repository_lookup_rpm": {"stdout_lines": output.splitlines()},
+        "__glusterfs_repository_dpkg": {"stdout": dpkg},
     }
     rc, out = run_playbook(LOOKUP_PLAY, extra_vars=extra)
     assert rc == 0, out

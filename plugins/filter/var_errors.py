@@ -1,0 +1,138 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: var_errors
+short_description: What is wrong with a role's variables, one message per offending variable or entry
+version_added: 1.1.0
+description:
+  - The strict per-variable checks of the collection's roles, in one place, so a role's preflight is one assert
+    whose message names every offending variable (and entry) at once.
+  - The role's C(meta/argument_specs.yml) owns types and choices, but it converts loosely (a string becomes a
+    one-item or comma-split list, V(10) a string) and cannot express formats; these rules are strict.
+  - Rules are V(strings) (a list of strings), V(kernel_modules) and V(packages) (a list of such names),
+    V(ports) (a list of C(PORT/PROTO) or C(LOW-HIGH/PROTO)), V(major) (a GlusterFS major version such as C(10)),
+    V(url) (an http(s) URL without a trailing slash), V(seconds) (an integer >= 0) and V(positive_seconds).
+positional: _input, rules
+options:
+  _input:
+    description: Variable name -> value.
+    type: dict
+    required: true
+  rules:
+    description: Variable name -> rule name (see above).
+    type: dict
+    required: true
+'''
+
+EXAMPLES = r'''
+- name: Check the variables
+  ansible.builtin.assert:
+    that: __errors | length == 0
+    fail_msg: "{{ inventory_hostname }}: {{ __errors | join(' ') }}"
+    quiet: true
+  vars:
+    __errors: >-
+      {{ {'glusterfs_server_version': glusterfs_server_version}
+         | glusterfs.heketi.var_errors({'glusterfs_server_version': 'major'}) }}
+'''
+
+RETURN = r'''
+_value:
+  description: The messages, empty when every variable is right.
+  type: list
+  elements: str
+'''
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six import string_types
+
+_NAME = {
+    'kernel_modules': (re.compile(r'^[A-Za-z0-9_-]+$'), 'is not a kernel module name'),
+    'packages': (re.compile(r'^[A-Za-z0-9][A-Za-z0-9.+_-]*$'), 'is not a package name'),
+}
+_PORT = re.compile(r'^([0-9]{1,5})(?:-([0-9]{1,5}))?/(tcp|udp)$')
+_URL = re.compile(r'^https?://\S+[^/\s]$')
+_INTEGER = re.compile(r'^[0-9]+$')
+
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def _type_name(value):
+    for kind, name in ((bool, 'bool'), (int, 'int'), (float, 'float'), (string_types, 'str'), (dict, 'dict'),
+                       ((list, tuple), 'list')):
+        if isinstance(value, kind):
+            return name
+    return 'null' if value is None else type(value).__name__
+
+
+def _port_ok(entry):
+    match = _PORT.match(entry)
+    if not match:
+        return False
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    return 1 <= low <= high <= 65535
+
+
+def _list_errors(name, value, rule):
+    kind = 'package names' if rule == 'packages' else 'strings'
+    if not _is_list(value) or not all(isinstance(v, string_types) for v in value):
+        return ['%s must be a list of %s (found %s: %s).' % (name, kind, _type_name(value), value)]
+    if rule in _NAME:
+        pattern, what = _NAME[rule]
+        return ["%s: '%s' %s." % (name, v, what) for v in value if not pattern.match(v)]
+    if rule == 'ports':
+        return ["%s: '%s' is not PORT/PROTO or LOW-HIGH/PROTO (1-65535, tcp or udp, LOW <= HIGH), e.g. 24007-24008/tcp."
+                % (name, v) for v in value if not _port_ok(v)]
+    return []
+
+
+def _scalar_error(name, value, rule):
+    text = '' if value is None or isinstance(value, bool) else str(value).strip()
+    if rule == 'major' and not _INTEGER.match(text):
+        return '%s (%s) must be a GlusterFS major version such as "10".' % (name, value)
+    if rule == 'url' and not (isinstance(value, string_types) and _URL.match(value)):
+        return '%s (%s) must be an http(s) URL without a trailing slash.' % (name, value)
+    if rule == 'seconds' and not _INTEGER.match(text):
+        return '%s (%s) must be a non-negative integer (seconds).' % (name, value)
+    if rule == 'positive_seconds' and not (_INTEGER.match(text) and int(text) > 0):
+        return '%s (%s) must be a positive integer (seconds).' % (name, value)
+    return None
+
+
+_LIST_RULES = ('strings', 'kernel_modules', 'packages', 'ports')
+_SCALAR_RULES = ('major', 'url', 'seconds', 'positive_seconds')
+
+
+def var_errors(values, rules):
+    """See DOCUMENTATION."""
+    if not isinstance(values, dict) or not isinstance(rules, dict):
+        raise AnsibleFilterError('var_errors: expects two dicts (name -> value, name -> rule)')
+    errors = []
+    for name in sorted(rules):
+        rule = rules[name]
+        if rule not in _LIST_RULES + _SCALAR_RULES:
+            raise AnsibleFilterError('var_errors: unknown rule %r for %s' % (rule, name))
+        if name not in values:
+            raise AnsibleFilterError('var_errors: no value given for %s' % name)
+        if rule in _LIST_RULES:
+            errors.extend(_list_errors(name, values[name], rule))
+        else:
+            error = _scalar_error(name, values[name], rule)
+            if error:
+                errors.append(error)
+    return errors
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'var_errors': var_errors}

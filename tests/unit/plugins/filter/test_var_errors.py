@@ -1,0 +1,48 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""glusterfs.heketi.var_errors: the strict per-variable rules of the roles' preflights."""
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.glusterfs.heketi.plugins.filter.var_errors import var_errors
+
+
+@pytest.mark.parametrize("rule, value, expected", [
+    ("strings", ["a", "b"], []),
+    ("strings", "a,b", ["v must be a list of strings (found str: a,b)."]),
+    ("strings", {"a": 1}, ["v must be a list of strings (found dict: {'a': 1})."]),
+    ("strings", ["a", 1], ["v must be a list of strings (found list: ['a', 1])."]),
+    ("packages", ["glusterfs-server", "g++"], []),
+    ("packages", ["glusterfs server"], ["v: 'glusterfs server' is not a package name."]),
+    ("kernel_modules", ["dm_thin_pool", "dm thin"], ["v: 'dm thin' is not a kernel module name."]),
+    ("ports", ["24007-24008/tcp", "111/udp"], []),
+    ("ports", ["70000/tcp", "60999-49152/tcp", "0/tcp", "22/sctp"],
+     ["v: '%s' is not PORT/PROTO or LOW-HIGH/PROTO (1-65535, tcp or udp, LOW <= HIGH), e.g. 24007-24008/tcp." % p
+      for p in ("70000/tcp", "60999-49152/tcp", "0/tcp", "22/sctp")]),
+    ("major", "10", []),
+    ("major", 11, []),
+    ("major", "10.4", ['v (10.4) must be a GlusterFS major version such as "10".']),
+    ("major", True, ['v (True) must be a GlusterFS major version such as "10".']),
+    ("url", "https://vault.centos.org/7.9.2009", []),
+    ("url", "https://vault.centos.org/7.9.2009/", ["v (https://vault.centos.org/7.9.2009/) must be an http(s) URL without a trailing slash."]),
+    ("seconds", 0, []),
+    ("seconds", -1, ["v (-1) must be a non-negative integer (seconds)."]),
+    ("positive_seconds", "60", []),
+    ("positive_seconds", 0, ["v (0) must be a positive integer (seconds)."]),
+])
+def test_rules(rule, value, expected):
+    assert var_errors({"v": value}, {"v": rule}) == expected
+
+
+def test_every_offending_variable_is_named_in_name_order():
+    errors = var_errors({"b": "x", "a": "1.0", "c": ["ok"]}, {"b": "strings", "a": "major", "c": "strings"})
+    assert [e.split(" ")[0] for e in errors] == ["a", "b"]
+
+
+@pytest.mark.parametrize("values, rules", [([], {}), ({"v": 1}, {"v": "colour"}), ({}, {"v": "major"})])
+def test_misuse_is_an_error(values, rules):
+    with pytest.raises(AnsibleFilterError):
+        var_errors(values, rules)
