@@ -15,7 +15,7 @@ description:
   - A file is written when it is missing, not a regular file, its SHA-1 differs from the wanted text (UTF-8)
     or its mode is not O(file_mode). A folder is created (or its mode fixed) when it is missing or its mode is
     not O(folder_mode).
-  - Files of an older layout are removed: those in one of O(folders), not wanted, whose name matches one of
+  - Files of an older layout are removed, that is the files in one of O(folders), not wanted, whose name matches one of
     O(stale) (shell patterns).
   - Paths are compared normalised (C(a//b/) is C(a/b)).
 positional: _input
