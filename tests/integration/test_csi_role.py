@@ -159,16 +159,17 @@ def test_rendered_csi_manifests_validate_for_126_and_137(tmp_path):
                            "-e", json.dumps(extra)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "render-key" not in proc.stdout + proc.stderr
-    files = sorted((out / "csi").glob("*.yaml"))
-    kinds = [yaml.safe_load(p.read_text())["kind"] for p in files]
+    files = sorted((out / "csi").iterdir())
+    assert [p.name for p in files] == ["manifests.yaml"]  # one file, its documents in apply order
+    docs = [doc for doc in yaml.safe_load_all(files[0].read_text()) if doc]
+    kinds = [doc["kind"] for doc in docs]
     assert kinds == ["Namespace", "Namespace", "Secret", "CSIDriver", "ServiceAccount", "ClusterRole",
                      "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment", "DaemonSet",
                      "StorageClass"], kinds
-    for path in files:
-        assert oct(path.stat().st_mode & 0o777) == "0o600"
-        doc = yaml.safe_load(path.read_text())
+    assert oct(files[0].stat().st_mode & 0o777) == "0o600"
+    for doc in docs:
         for schema in ("1.26", "1.37"):
             try:
                 kv.validate(doc, schema, strict=True)
             except kv.ValidationError as err:
-                pytest.fail("%s is invalid for Kubernetes %s: %s" % (path.name, schema, err))
+                pytest.fail("%s %s is invalid for Kubernetes %s: %s" % (doc["kind"], doc["metadata"]["name"], schema, err))

@@ -14,6 +14,7 @@ import base64
 import uuid
 
 import pytest
+import yaml
 from kubetest import NEW, OLD, get, run_play, sc_path, secret_path
 
 # The Secret's namespace when not set (issue 9: not "default").
@@ -287,16 +288,20 @@ def test_render_only_reads_key_and_clusterid_from_heketi_and_touches_no_cluster(
     assert result.rc == 0, result
     assert not any(name.startswith(("Read the Kubernetes", "Read the existing")) and not res.get("skipped")
                    for name, res in result.tasks)
-    intree = {p.name: p.read_text() for p in (out / "intree").glob("*.yaml")}
-    glusterfile = {p.name: p.read_text() for p in (out / "glusterfile").glob("*.yaml")}
+    # One file per variant, its documents in apply order (kubectl apply -f <variant>/).
+    assert sorted(p.name for p in (out / "intree").iterdir()) == ["manifests.yaml"]
+    assert sorted(p.name for p in (out / "glusterfile").iterdir()) == ["manifests.yaml"]
+    intree_text = (out / "intree" / "manifests.yaml").read_text()
+    intree = [doc for doc in yaml.safe_load_all(intree_text) if doc]
+    glusterfile = [doc for doc in yaml.safe_load_all((out / "glusterfile" / "manifests.yaml").read_text()) if doc]
     sc_name = names["storageclass_name"]
-    assert set(intree) == {"00-namespace-%s.yaml" % SECRET_NS, "01-secret-%s.yaml" % names["storageclass_secret_name"],
-                           "02-storageclass-%s.yaml" % sc_name}
-    assert "08-storageclass-%s.yaml" % sc_name in glusterfile
+    assert [(d["kind"], d["metadata"]["name"]) for d in intree] == [
+        ("Namespace", SECRET_NS), ("Secret", names["storageclass_secret_name"]), ("StorageClass", sc_name)]
+    assert len(glusterfile) == 9 and (glusterfile[8]["kind"], glusterfile[8]["metadata"]["name"]) == ("StorageClass", sc_name)
     # The real cluster id read from Heketi (on the "Heketi host", over loopback) and the key from heketi.json.
-    assert 'clusterid: "%s"' % heketi.cluster_id in intree["02-storageclass-%s.yaml" % sc_name]
-    secret = intree["01-secret-%s.yaml" % names["storageclass_secret_name"]]
-    assert base64.b64encode(heketi.admin_key.encode()).decode() in secret
+    assert intree[2]["parameters"]["clusterid"] == heketi.cluster_id
+    assert 'clusterid: "%s"' % heketi.cluster_id in intree_text
+    assert base64.b64decode(intree[1]["data"]["key"]).decode() == heketi.admin_key
     readme = (out / "README.txt").read_text()
     assert "kubectl apply -f %s/intree/" % out in readme and "kubectl apply -f %s/glusterfile/" % out in readme
     assert heketi.admin_key not in readme

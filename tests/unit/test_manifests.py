@@ -4,8 +4,9 @@
 """Every manifest the storageclass role renders is valid for Kubernetes 1.25 and for the newest release.
 
 The role itself renders them (playbooks/storageclass.yml with storageclass_render_only=true, no cluster),
-for the default variables and for a variant using every optional field; each file is then validated
-with kubernetes-validate against the official OpenAPI schemas, strictly (unknown fields fail).
+for the default variables and for a variant using every optional field; each document of each variant's one file is then validated
+with kubernetes-validate against the official OpenAPI schemas, strictly (unknown fields fail). A rerun
+writes nothing and reports no change; files of the older one-file-per-object layout are removed.
 """
 from __future__ import annotations
 
@@ -74,9 +75,7 @@ def rendered(request, tmp_path_factory):
         "ansible_python_interpreter": sys.executable,
     }
     extra.update(VARIANTS[request.param])
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([_playbook(), str(PLAYBOOK), "-e", json.dumps(extra)], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = _run(extra)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert KEY not in proc.stdout + proc.stderr, "the Heketi key reached the output"
     return Rendered(request.param, extra, out, proc)
@@ -87,8 +86,26 @@ class Rendered:
         self.name, self.extra, self.out, self.proc = name, extra, out, proc
 
 
+def _run(extra: dict, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([_playbook(), str(PLAYBOOK), "-e", json.dumps(extra), *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def _recap(proc: subprocess.CompletedProcess) -> dict:
+    [line] = [line for line in proc.stdout.splitlines() if line.startswith("localhost ") and "ok=" in line]
+    return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+
+
 def _docs(folder: Path) -> list[dict]:
-    return [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))]
+    """The objects of a variant, in the order kubectl applies them (the folder holds one file)."""
+    assert sorted(path.name for path in folder.iterdir()) == ["manifests.yaml"]
+    return [doc for doc in yaml.safe_load_all((folder / "manifests.yaml").read_text()) if doc is not None]
+
+
+def _doc(folder: Path, kind: str) -> dict:
+    [doc] = [doc for doc in _docs(folder) if doc["kind"] == kind]
+    return doc
 
 
 def test_both_variants_are_rendered_with_all_objects(rendered):
@@ -106,13 +123,14 @@ def test_every_manifest_validates_strictly(rendered, schema):
     if kubernetes_validate is None:
         pytest.skip("kubernetes-validate is not installed")
     out = rendered.out
-    files = sorted(out.glob("*/*.yaml"))
-    assert len(files) >= 7
-    for path, doc in [(p, yaml.safe_load(p.read_text())) for p in files]:
+    docs = [(variant, doc) for variant in ("intree", "glusterfile") for doc in _docs(out / variant)]
+    assert len(docs) >= 10
+    for variant, doc in docs:
         try:
             kubernetes_validate.validate(doc, schema, strict=True)
         except kubernetes_validate.ValidationError as err:  # pragma: no cover - the failure message
-            pytest.fail("%s is invalid for Kubernetes %s: %s" % (path.relative_to(out), schema, err))
+            pytest.fail("%s %s of %s is invalid for Kubernetes %s: %s"
+                        % (doc["kind"], doc["metadata"]["name"], variant, schema, err))
 
 
 def test_storageclass_fields_and_quoted_parameters(rendered):
@@ -120,8 +138,9 @@ def test_storageclass_fields_and_quoted_parameters(rendered):
     for variant, provisioner, ref_keys in (
             ("intree", "kubernetes.io/glusterfs", ("secretNamespace", "secretName")),
             ("glusterfile", "gluster.org/glusterfile", ("restsecretnamespace", "restsecretname"))):
-        [sc_path] = list((out / variant).glob("*-storageclass-*.yaml"))
-        sc = yaml.safe_load(sc_path.read_text())
+        sc_path = out / variant / "manifests.yaml"
+        sc = _doc(out / variant, "StorageClass")
+        assert _docs(out / variant)[-1]["kind"] == "StorageClass"  # applied last, after the Secret
         params = sc["parameters"]
         assert sc["provisioner"] == provisioner
         assert params[ref_keys[0]] == extra.get("storageclass_secret_namespace", SECRET_NS)
@@ -134,7 +153,8 @@ def test_storageclass_fields_and_quoted_parameters(rendered):
         assert params["gidMax"] == str(extra.get("storageclass_gidmax", 50000))
         assert ("volumenameprefix" in params) == ("storageclass_volumenameprefix" in extra)
         assert all(isinstance(v, str) for v in params.values()), params
-        # Every parameter value is quoted in the file, not only typed as a string by the YAML dumper.
+        # Every parameter value is quoted in the file, not only typed as a string by the YAML dumper
+        # (the StorageClass is the file's last document, its parameters the document's end).
         block = sc_path.read_text().split("\nparameters:\n", 1)[1]
         for line in block.splitlines():
             if line.startswith("  ") and not line.lstrip().startswith("#"):
@@ -150,8 +170,7 @@ def test_storageclass_fields_and_quoted_parameters(rendered):
 def test_secret_holds_the_key_and_files_are_private(rendered):
     extra, out = rendered.extra, rendered.out
     for variant, secret_type in (("intree", "kubernetes.io/glusterfs"), ("glusterfile", "gluster.org/glusterfile")):
-        [path] = list((out / variant).glob("*-secret-*.yaml"))
-        secret = yaml.safe_load(path.read_text())
+        secret = _doc(out / variant, "Secret")
         assert secret["type"] == secret_type
         assert base64.b64decode(secret["data"]["key"]).decode() == KEY
         assert secret["metadata"]["namespace"] == extra.get("storageclass_secret_namespace", SECRET_NS)
@@ -189,3 +208,35 @@ def test_glusterfile_deployment_is_pinned_and_bound_to_its_service_account(rende
     assert docs["RoleBinding"]["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                               "name": docs["Role"]["metadata"]["name"]}
     assert docs["RoleBinding"]["subjects"] == binding["subjects"]
+
+
+def test_rerun_writes_nothing_and_removes_the_older_layout(rendered):
+    if rendered.name != "defaults":
+        pytest.skip("one variable set is enough")
+    out = rendered.out
+    assert _recap(rendered.proc)["changed"] >= 3  # the folders and the files were written
+    before = {path: path.read_text() for path in out.rglob("*") if path.is_file()}
+    # What the one-file-per-object layout left (kubectl apply -f intree/ would apply it a second time),
+    # beside a file of the user's that the role must leave alone.
+    (out / "intree" / "00-namespace-glusterfs-heketi.yaml").write_text("apiVersion: v1\nkind: Namespace\n")
+    (out / "glusterfile" / "08-storageclass-glusterfs.yaml").write_text("kind: StorageClass\n")
+    (out / "notes.txt").write_text("mine\n")
+    migrated = _run(rendered.extra)
+    assert migrated.returncode == 0, migrated.stdout[-4000:]
+    assert _recap(migrated)["changed"] == 1, migrated.stdout[-4000:]  # the removal only
+    assert not (out / "intree" / "00-namespace-glusterfs-heketi.yaml").exists()
+    assert not (out / "glusterfile" / "08-storageclass-glusterfs.yaml").exists()
+    assert (out / "notes.txt").read_text() == "mine\n"
+    (out / "notes.txt").unlink()
+    assert {path: path.read_text() for path in out.rglob("*") if path.is_file()} == before
+    # Nothing new: nothing written, and the report says so (check mode too).
+    for args in ((), ("--check",)):
+        proc = _run(rendered.extra, *args)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert _recap(proc)["changed"] == 0, proc.stdout[-4000:]
+        assert KEY not in proc.stdout + proc.stderr
+    # A file whose mode or content drifted is written again, and only that one.
+    (out / "intree" / "manifests.yaml").chmod(0o644)
+    fixed = _run(rendered.extra)
+    assert _recap(fixed)["changed"] == 1, fixed.stdout[-4000:]
+    assert stat.S_IMODE((out / "intree" / "manifests.yaml").stat().st_mode) == 0o600
