@@ -29,11 +29,12 @@ import json
 import select
 import threading
 import time
-import traceback
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import run_module as _run_module
 
 # Not ansible.module_utils.urls: importing it costs about 0.12 s per module run (it pulls in
 # cryptography), and its Request opens a new connection (and, unless given one, builds a new SSL
@@ -553,24 +554,15 @@ class HeketiClient(object):
         return {'clusters': result}
 
 
-class ModuleFailure(Exception):
-    """A failure a module reports with what it already did: run_module fails the task with ``msg`` and
-    the partial ``result`` (for example what was added before a write failed)."""
+def run_module(module, run, check=None):
+    """The Heketi modules' runner, on the modules' one error path (_runner.run_module).
 
-    def __init__(self, msg, **result):
-        super(ModuleFailure, self).__init__(msg)
-        self.msg = msg
-        self.result = result
-
-
-def run_module(module, run):
-    """The modules' one error path: run(module, client) returns the result the task exits with; a
-    HeketiError anywhere in it fails the task with Heketi's answer and its HTTP status, a
-    ModuleFailure with its message and partial result."""
-    try:
-        result = run(module, HeketiClient.from_module(module))
-    except ModuleFailure as e:
-        module.fail_json(msg=e.msg, **e.result)
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(**result)
+    check(module), when given, checks the parameters alone before the client is built; then
+    run(module, client) returns the result the task exits with. A ModuleFailure anywhere fails the
+    task with its message and partial result, a HeketiError with Heketi's answer and its HTTP status.
+    """
+    def _run(module):
+        if check is not None:
+            check(module)
+        return run(module, HeketiClient.from_module(module))
+    _run_module(module, _run, errors=(HeketiError,))

@@ -125,6 +125,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.glusterfs.heketi.plugins.module_utils._firewall import (
     normalize_list, normalize_port, normalize_source, parse_firewalld, parse_ufw, plan, rich_rule, rule_text, ufw_spec, wanted_rules)
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
 
 class Firewall(object):
@@ -135,8 +136,8 @@ class Firewall(object):
     def run(self, cmd, check_rc=True):
         rc, out, err = self.module.run_command(cmd, environ_update={'LC_ALL': 'C'})
         if check_rc and rc != 0:
-            self.module.fail_json(msg='%s failed (rc %d): %s' % (' '.join(cmd), rc, (err or out).strip()),
-                                  rc=rc, stdout=out, stderr=err, cmd=cmd)
+            raise ModuleFailure('%s failed (rc %d): %s' % (' '.join(cmd), rc, (err or out).strip()),
+                                rc=rc, stdout=out, stderr=err, cmd=cmd)
         return rc, out, err
 
     def active_backend(self, backends):
@@ -154,31 +155,21 @@ class Firewall(object):
         return 'none', None
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            ports=dict(type='list', elements='str', required=True),
-            sources=dict(type='list', elements='str'),
-            backends=dict(type='list', elements='str', choices=['firewalld', 'ufw'], default=['firewalld', 'ufw']),
-            zone=dict(type='str', default=''),
-            comment=dict(type='str', default='glusterfs.heketi'),
-        ),
-        supports_check_mode=True,
-    )
+def run(module):
     params = module.params
     try:
         ports = normalize_list(params['ports'], normalize_port, 'ports')
         sources = None if params['sources'] is None else normalize_list(params['sources'], normalize_source, 'sources')
     except ValueError as err:
-        module.fail_json(msg=str(err))
+        raise ModuleFailure(str(err))
     if "'" in params['comment']:
-        module.fail_json(msg='comment must not contain a single quote')
+        raise ModuleFailure('comment must not contain a single quote')
 
     firewall = Firewall(module)
     backend, path = firewall.active_backend(params['backends'])
     result = dict(changed=False, backend=backend, rules=[], added=[], removed=[])
     if backend == 'none':
-        module.exit_json(**result)
+        return result
     wanted = wanted_rules(ports, sources)
     added, removed, before, after = [], [], [], []
 
@@ -216,7 +207,21 @@ def main():
     if module._diff:
         result['diff'] = dict(before='\n'.join(before) + '\n' if before else '',
                               after='\n'.join(after) + '\n' if after else '')
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            ports=dict(type='list', elements='str', required=True),
+            sources=dict(type='list', elements='str'),
+            backends=dict(type='list', elements='str', choices=['firewalld', 'ufw'], default=['firewalld', 'ufw']),
+            zone=dict(type='str', default=''),
+            comment=dict(type='str', default='glusterfs.heketi'),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -117,7 +117,6 @@ kept:
 
 import hashlib
 import os
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -134,6 +133,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_backup im
     verify,
     write,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
 
 def fetch(client):
@@ -144,7 +144,19 @@ def fetch(client):
     return raw
 
 
+def validate(module):
+    """Checks on the arguments alone, before any request or file change."""
+    p = module.params
+    if p['keep'] < 1:
+        raise ModuleFailure('keep: must be at least 1, got %s' % p['keep'])
+    if not p['prefix'] or '/' in p['prefix']:
+        raise ModuleFailure('prefix: must be a non-empty file name start without "/", got %r' % p['prefix'])
+    if p['backup'] and p['user'] not in (None, 'admin'):
+        raise ModuleFailure("user: Heketi gives its database to the admin user only, got %r" % p['user'])
+
+
 def run(module):
+    validate(module)
     p = module.params
     dest = p['dest']
     result = {'changed': False, 'written': False, 'removed': []}
@@ -191,18 +203,8 @@ def main():
         backup=dict(type='bool', default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    if p['keep'] < 1:
-        module.fail_json(msg='keep: must be at least 1, got %s' % p['keep'])
-    if not p['prefix'] or '/' in p['prefix']:
-        module.fail_json(msg='prefix: must be a non-empty file name start without "/", got %r' % p['prefix'])
-    if p['backup'] and p['user'] not in (None, 'admin'):
-        module.fail_json(msg="user: Heketi gives its database to the admin user only, got %r" % p['user'])
-    try:
-        result = run(module)
-    except (HeketiError, BackupError, OSError) as e:
-        module.fail_json(msg=str(e), status=getattr(e, 'status', None), exception=traceback.format_exc())
-    module.exit_json(**result)
+    # Not _heketi.run_module: with backup=false the task needs no url or key, so run builds the client itself.
+    run_module(module, run, errors=(HeketiError, BackupError, OSError))
 
 
 if __name__ == '__main__':

@@ -168,6 +168,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HeketiError,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
     delete_device,
     device_steps,
@@ -251,23 +252,20 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[('id', 'name')], mutually_exclusive=[('id', 'name'), ('id', 'node')],
                            required_together=[('node', 'name')])
-    error = validate(module.params)
-    if error:
-        module.fail_json(msg=error)
-    run_module(module, run)
+    run_module(module, run, check=validate)
 
 
-def validate(p):
-    """An argument error, before any request (None when the arguments are fine)."""
+def validate(module):
+    """Checks on the arguments alone, before any request."""
+    p = module.params
     if p['id'] and any(c not in '0123456789abcdefABCDEF' for c in p['id']):
-        return 'id: must be a Heketi device id (hexadecimal), got %r' % p['id']
+        raise ModuleFailure('id: must be a Heketi device id (hexadecimal), got %r' % p['id'])
     if p['name'] is not None and not p['name'].startswith('/'):
-        return 'name: must be a device path such as /dev/sdf, got %r' % p['name']
+        raise ModuleFailure('name: must be a device path such as /dev/sdf, got %r' % p['name'])
     if p['user'] not in (None, 'admin'):
-        return "user: Heketi lets only the admin user manage devices, got %r" % p['user']
+        raise ModuleFailure("user: Heketi lets only the admin user manage devices, got %r" % p['user'])
     if p['force_forget'] and p['state'] != 'absent':
-        return 'force_forget: only applies to state=absent, got state=%s' % p['state']
-    return None
+        raise ModuleFailure('force_forget: only applies to state=absent, got state=%s' % p['state'])
 
 
 if __name__ == '__main__':

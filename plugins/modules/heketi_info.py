@@ -232,14 +232,11 @@ summary:
   sample: {"clusters": 1, "nodes": 4, "devices": 8, "volumes": 0, "total": 4194304000, "free": 4194304000, "used": 0}
 '''
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
-    HeketiClient,
-    HeketiError,
+    run_module,
 )
 
 
@@ -292,23 +289,23 @@ def collect(client, include_volumes=True):
                 topology=topology, summary=summary)
 
 
+def run(module, client):
+    result = collect(client, include_volumes=module.params['include_volumes'])
+    if module.params['include_operations']:
+        result['operations'] = client.get('/operations') or {}
+        result['admin_state'] = (client.get('/admin') or {}).get('state')
+    if module.params['include_db_check']:
+        result['db_check'] = client.get('/db/check') or {}
+    return dict(result, changed=False)
+
+
 def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
     argument_spec.update(include_volumes=dict(type='bool', default=True),
                          include_operations=dict(type='bool', default=True),
                          include_db_check=dict(type='bool', default=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    try:
-        client = HeketiClient.from_module(module)
-        result = collect(client, include_volumes=module.params['include_volumes'])
-        if module.params['include_operations']:
-            result['operations'] = client.get('/operations') or {}
-            result['admin_state'] = (client.get('/admin') or {}).get('state')
-        if module.params['include_db_check']:
-            result['db_check'] = client.get('/db/check') or {}
-    except HeketiError as e:
-        module.fail_json(msg=str(e), status=e.status, exception=traceback.format_exc())
-    module.exit_json(changed=False, **result)
+    run_module(module, run)
 
 
 if __name__ == '__main__':

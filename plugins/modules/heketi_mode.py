@@ -101,6 +101,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HeketiError,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 
 
 def run(module, client):
@@ -132,6 +133,15 @@ def run(module, client):
     return result
 
 
+def validate(module):
+    """Checks on the arguments alone, before any request."""
+    p = module.params
+    if p['wait_idle'] < 0:
+        raise ModuleFailure('wait_idle: must be 0 or more seconds, got %s' % p['wait_idle'])
+    if p['poll_interval'] <= 0:
+        raise ModuleFailure('poll_interval: must be more than 0 seconds, got %s' % p['poll_interval'])
+
+
 def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
     argument_spec.update(
@@ -140,12 +150,7 @@ def main():
         poll_interval=dict(type='float', default=1.0),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    if p['wait_idle'] < 0:
-        module.fail_json(msg='wait_idle: must be 0 or more seconds, got %s' % p['wait_idle'])
-    if p['poll_interval'] <= 0:
-        module.fail_json(msg='poll_interval: must be more than 0 seconds, got %s' % p['poll_interval'])
-    run_module(module, run)
+    run_module(module, run, check=validate)
 
 
 if __name__ == '__main__':

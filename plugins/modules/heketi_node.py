@@ -133,6 +133,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HeketiError,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
     delete_device,
     find_node,
@@ -190,6 +191,15 @@ def run(module, client):
     return result
 
 
+def validate(module):
+    """Checks on the arguments alone, before any request."""
+    p = module.params
+    if p['user'] not in (None, 'admin'):
+        raise ModuleFailure("user: Heketi lets only the admin user manage nodes, got %r" % p['user'])
+    if p['force_forget'] and p['state'] != 'absent':
+        raise ModuleFailure('force_forget: only applies to state=absent, got state=%s' % p['state'])
+
+
 def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
     argument_spec.update(
@@ -200,12 +210,7 @@ def main():
         check_room=dict(type='bool', default=True),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    p = module.params
-    if p['user'] not in (None, 'admin'):
-        module.fail_json(msg="user: Heketi lets only the admin user manage nodes, got %r" % p['user'])
-    if p['force_forget'] and p['state'] != 'absent':
-        module.fail_json(msg='force_forget: only applies to state=absent, got state=%s' % p['state'])
-    run_module(module, run)
+    run_module(module, run, check=validate)
 
 
 if __name__ == '__main__':

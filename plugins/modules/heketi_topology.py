@@ -319,9 +319,9 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
     HeketiError,
-    ModuleFailure,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.execute import ServerLock, execute
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import (
     make_plan,

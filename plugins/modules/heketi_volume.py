@@ -170,6 +170,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HeketiError,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 
 DEFAULTS = {'durability': 'replicate', 'replica': 3, 'disperse_data': 4, 'disperse_redundancy': 2}
 
@@ -250,23 +251,23 @@ def validate(module):
     """Checks on the arguments alone, before any request."""
     p = module.params
     if p['user'] not in (None, 'admin'):
-        module.fail_json(msg="user: heketi_volume needs the admin user, got %r; Heketi lets 'user' list and start "
-                             "creating volumes but not follow the operation, read, expand or delete them" % p['user'])
+        raise ModuleFailure("user: heketi_volume needs the admin user, got %r; Heketi lets 'user' list and start "
+                            "creating volumes but not follow the operation, read, expand or delete them" % p['user'])
     if not p['name'] or not p['name'].strip():
-        module.fail_json(msg='name: must not be empty')
+        raise ModuleFailure('name: must not be empty')
     if p['size'] is not None and p['size'] < 1:
-        module.fail_json(msg='size: must be an integer >= 1 (GiB), got %s' % p['size'])
+        raise ModuleFailure('size: must be an integer >= 1 (GiB), got %s' % p['size'])
     for opt in ('replica', 'disperse_data', 'disperse_redundancy'):
         if p[opt] is not None and p[opt] < 1:
-            module.fail_json(msg='%s: must be an integer >= 1, got %s' % (opt, p[opt]))
+            raise ModuleFailure('%s: must be an integer >= 1, got %s' % (opt, p[opt]))
     if p['replica'] is not None and p['durability'] not in (None, 'replicate'):
-        module.fail_json(msg='replica: only applies to durability=replicate, got durability=%s' % p['durability'])
+        raise ModuleFailure('replica: only applies to durability=replicate, got durability=%s' % p['durability'])
     for opt in ('disperse_data', 'disperse_redundancy'):
         if p[opt] is not None and p['durability'] != 'disperse':
-            module.fail_json(msg='%s: only applies to durability=disperse, got durability=%s' % (opt, p['durability']))
+            raise ModuleFailure('%s: only applies to durability=disperse, got durability=%s' % (opt, p['durability']))
     for i, cid in enumerate(p['clusters'] or []):
         if not cid or any(c not in '0123456789abcdefABCDEF' for c in cid):
-            module.fail_json(msg='clusters[%d]: must be a Heketi cluster id (hexadecimal), got %r' % (i, cid))
+            raise ModuleFailure('clusters[%d]: must be a Heketi cluster id (hexadecimal), got %r' % (i, cid))
 
 
 def run(module, client):
@@ -284,7 +285,7 @@ def run(module, client):
         after = {}
     elif existing is None:
         if p['size'] is None:
-            module.fail_json(msg='size: required to create volume %r, which does not exist' % name)
+            raise ModuleFailure('size: required to create volume %r, which does not exist' % name)
         body = {'name': name, 'size': p['size'], 'durability': requested_durability(p, True)}
         if p['clusters']:
             body['clusters'] = p['clusters']
@@ -299,17 +300,17 @@ def run(module, client):
     else:
         wanted = requested_durability(p, False)
         if wanted is not None and durability_differs(existing.get('durability'), wanted, p):
-            module.fail_json(msg='durability: volume %r exists as %s, the task asks for %s; Heketi cannot change the '
-                                 'durability of a volume' % (name, describe_durability(existing.get('durability')),
-                                                             describe_durability(wanted)),
-                             volume=existing)
+            raise ModuleFailure('durability: volume %r exists as %s, the task asks for %s; Heketi cannot change the '
+                                'durability of a volume' % (name, describe_durability(existing.get('durability')),
+                                                            describe_durability(wanted)),
+                                volume=existing)
         if p['clusters'] and existing.get('cluster') not in p['clusters']:
-            module.fail_json(msg='clusters: volume %r exists in cluster %s, which is not in %s; Heketi cannot move a '
-                                 'volume' % (name, existing.get('cluster'), p['clusters']), volume=existing)
+            raise ModuleFailure('clusters: volume %r exists in cluster %s, which is not in %s; Heketi cannot move a '
+                                'volume' % (name, existing.get('cluster'), p['clusters']), volume=existing)
         size = existing.get('size') or 0
         if p['size'] is not None and p['size'] < size:
-            module.fail_json(msg='size: volume %r is %s GiB, the task asks for %s GiB; Heketi cannot shrink a volume'
-                                 % (name, size, p['size']), volume=existing)
+            raise ModuleFailure('size: volume %r is %s GiB, the task asks for %s GiB; Heketi cannot shrink a volume'
+                                % (name, size, p['size']), volume=existing)
         if p['size'] is not None and p['size'] > size:
             result.update(changed=True, operation='expand')
             if module.check_mode:
@@ -339,8 +340,7 @@ def main():
         clusters=dict(type='list', elements='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    validate(module)
-    run_module(module, run)
+    run_module(module, run, check=validate)
 
 
 if __name__ == '__main__':

@@ -179,6 +179,7 @@ import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
 
 def _read(path):
@@ -398,6 +399,19 @@ class DeviceProbe(object):
         return devices
 
 
+def run(module):
+    unknown = [path for path in module.params['wipe'] if path not in module.params['devices']]
+    if unknown:
+        raise ModuleFailure('wipe names paths that are not in devices: %s' % ', '.join(unknown))
+    try:
+        probe = DeviceProbe(module.run_command, lambda name: module.get_bin_path(name, opt_dirs=['/sbin', '/usr/sbin']),
+                            owned_vg_pattern=module.params['owned_vg_pattern'])
+    except re.error as err:
+        raise ModuleFailure('owned_vg_pattern is not a valid regular expression: %s' % err)
+    devices = probe.run(module.params['devices'], module.params['wipe'])
+    return dict(changed=False, devices=devices, refusals=[refusal for dev in devices for refusal in dev['refusals']])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -407,17 +421,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    unknown = [path for path in module.params['wipe'] if path not in module.params['devices']]
-    if unknown:
-        module.fail_json(msg='wipe names paths that are not in devices: %s' % ', '.join(unknown))
-    try:
-        probe = DeviceProbe(module.run_command, lambda name: module.get_bin_path(name, opt_dirs=['/sbin', '/usr/sbin']),
-                            owned_vg_pattern=module.params['owned_vg_pattern'])
-    except re.error as err:
-        module.fail_json(msg='owned_vg_pattern is not a valid regular expression: %s' % err)
-    devices = probe.run(module.params['devices'], module.params['wipe'])
-    module.exit_json(changed=False, devices=devices,
-                     refusals=[refusal for dev in devices for refusal in dev['refusals']])
+    run_module(module, run)
 
 
 if __name__ == '__main__':
