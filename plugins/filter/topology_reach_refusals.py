@@ -42,7 +42,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One line per problem, for example C(node2 (192.0.2.12): ssh failed: Permission denied (publickey).).
+  description: >-
+    One line per problem, for example C(node2 (192.0.2.12): ssh failed: Permission denied (publickey).).
   type: list
   elements: str
 '''
