@@ -25,7 +25,7 @@ options:
 EXAMPLES = r'''
 - name: Load the OS-specific data
   ansible.builtin.include_vars:
-    file: "{{ lookup('ansible.builtin.first_found', ansible_facts | glusterfs.heketi.os_vars_files, paths=[role_path ~ '/vars']) }}"
+    file: "{{ lookup('ansible.builtin.first_found', {'files': ansible_facts | glusterfs.heketi.os_vars_files, 'paths': [role_path ~ '/vars']}) }}"
 '''
 
 RETURN = r'''

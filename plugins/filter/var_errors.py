@@ -50,7 +50,6 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
 
 _NAME = {
     'kernel_modules': (re.compile(r'^[A-Za-z0-9_-]+$'), 'is not a kernel module name'),
@@ -66,7 +65,7 @@ def _is_list(value):
 
 
 def _type_name(value):
-    for kind, name in ((bool, 'bool'), (int, 'int'), (float, 'float'), (string_types, 'str'), (dict, 'dict'),
+    for kind, name in ((bool, 'bool'), (int, 'int'), (float, 'float'), (str, 'str'), (dict, 'dict'),
                        ((list, tuple), 'list')):
         if isinstance(value, kind):
             return name
@@ -84,7 +83,7 @@ def _port_ok(entry):
 
 def _list_errors(name, value, rule):
     kind = 'package names' if rule == 'packages' else 'strings'
-    if not _is_list(value) or not all(isinstance(v, string_types) for v in value):
+    if not _is_list(value) or not all(isinstance(v, str) for v in value):
         return ['%s must be a list of %s (found %s: %s).' % (name, kind, _type_name(value), value)]
     if rule in _NAME:
         pattern, what = _NAME[rule]
@@ -99,7 +98,7 @@ def _scalar_error(name, value, rule):
     text = '' if value is None or isinstance(value, bool) else str(value).strip()
     if rule == 'major' and not _INTEGER.match(text):
         return '%s (%s) must be a GlusterFS major version such as "10".' % (name, value)
-    if rule == 'url' and not (isinstance(value, string_types) and _URL.match(value)):
+    if rule == 'url' and not (isinstance(value, str) and _URL.match(value)):
         return '%s (%s) must be an http(s) URL without a trailing slash.' % (name, value)
     if rule == 'seconds' and not _INTEGER.match(text):
         return '%s (%s) must be a non-negative integer (seconds).' % (name, value)

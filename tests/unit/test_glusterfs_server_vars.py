@@ -118,7 +118,7 @@ def test_client_defaults_pass(run_playbook):
     ({"glusterfs_client_version": "10.4"}, 'glusterfs_client_version (10.4) must be a GlusterFS major version'),
     ({"glusterfs_client_packages_extra": "attr,acl"}, "glusterfs_client_packages_extra must be a list of strings (found str: attr,acl)"),
     # the argument spec owns the types: its error names the variable
-    ({"glusterfs_client_selinux_booleans": {"virt_use_fusefs": True}}, "argument 'glusterfs_client_selinux_booleans' is of type dict"),
+    ({"glusterfs_client_selinux_booleans": {"virt_use_fusefs": True}}, "argument 'glusterfs_client_selinux_booleans' is of type"),
     ({"glusterfs_client_selinux_manage": "maybe"}, "glusterfs_client_selinux_manage"),
     ({"glusterfs_client_apt_cache_valid_time": "hourly"}, "glusterfs_client_apt_cache_valid_time"),
 ], ids=["version", "extra-string", "booleans-mapping", "bool-type", "int-type"])
