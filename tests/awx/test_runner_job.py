@@ -103,7 +103,10 @@ def job(lab):
 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "HEKETI_", "KUBECONFIG"))}
     base_env["PATH"] = "%s:%s" % (BIN, base_env.get("PATH", "/usr/bin:/bin"))
-    write_inventory_script(project, pdd / "inventory", base_env)
+    # The lab's name and folder are read when the inventory is (inventories/local/lab.constructed.yml): AWX
+    # passes them to the import as the inventory source's environment variables.
+    write_inventory_script(project, pdd / "inventory",
+                           dict(base_env, LAB_NAME=lab, LAB_DIR=str(ROOT / ".cache" / "lab" / lab)))
 
     data = yaml.safe_load((ROOT / "awx" / "controller.yml").read_text().replace("!unsafe ", ""))
     (ct,) = data["heketi_awx_credential_types"]
