@@ -18,7 +18,7 @@ description:
   - Files of an older layout are removed, that is the files in one of O(folders), not wanted, whose name matches one of
     O(stale) (shell patterns).
   - Folders an earlier run wrote and this one does not want (O(retired), for example a provisioner variant no
-    longer rendered) lose the files the role writes there (the names of O(files) and O(stale)): the whole folder
+    longer rendered) lose the files the role writes there (the names of O(files) and O(stale)); the whole folder
     goes when nothing else is in it, otherwise those files only. Their manifests would hold a stale key.
   - Paths are compared normalised (C(a//b/) is C(a/b)).
 positional: _input

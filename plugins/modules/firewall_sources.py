@@ -110,7 +110,7 @@ added:
   description:
     - The rules added (in firewalld, to the permanent or the runtime configuration or both).
     - When a command fails part-way, the failed task still returns O(ports)' rules added and removed before it
-      (with RV(backend)): they stay applied, and a rerun adds and removes the rest.
+      (with RV(backend)); they stay applied, and a rerun adds and removes the rest.
   returned: always
   type: list
   elements: str
