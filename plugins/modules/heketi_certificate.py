@@ -252,7 +252,7 @@ class Files(object):
             os.chmod(path, mode)
 
 
-def _check_params(params):
+def _check_params(params, check_mode):
     for field in ('ca_days', 'cert_days'):
         if params[field] < 1:
             raise ModuleFailure('%s: must be at least 1 day, got %d' % (field, params[field]))
@@ -265,16 +265,22 @@ def _check_params(params):
         sans = _tls.parse_sans(params['subject_alt_names'])
     except ValueError as err:
         raise ModuleFailure(str(err))
+    # In check mode the group may be one the run would create first (the role's heketi group): None, so
+    # every path is reported as to be repaired.
     try:
         uid = pwd.getpwnam(params['owner']).pw_uid
     except KeyError:
-        raise ModuleFailure('owner: no user %r on this host' % params['owner'])
+        if not check_mode:
+            raise ModuleFailure('owner: no user %r on this host' % params['owner'])
+        uid = None
     gid_of = {}
     for field in ('group', 'ca_group'):
         try:
             gid_of[field] = grp.getgrnam(params[field]).gr_gid
         except KeyError:
-            raise ModuleFailure('%s: no group %r on this host' % (field, params[field]))
+            if not check_mode:
+                raise ModuleFailure('%s: no group %r on this host' % (field, params[field]))
+            gid_of[field] = None
     return sans, uid, gid_of
 
 
@@ -297,7 +303,7 @@ def run(module):
                                                  '(the role installs python3-cryptography)'),
                             exception=_tls.CRYPTOGRAPHY_IMPORT_ERROR)
     params = module.params
-    sans, uid, gid_of = _check_params(params)
+    sans, uid, gid_of = _check_params(params, module.check_mode)
     host = params['common_name'].strip()
     folder = params['path']
     paths = dict((name, os.path.join(folder, name)) for name in NAMES)

@@ -216,6 +216,14 @@ def test_check_mode_reports_and_writes_nothing(tls):
     assert "PRIVATE" not in json.dumps(result)
 
 
+def test_check_mode_accepts_a_group_the_run_would_create_first(tls):
+    result = run(tls, check=True, group="no-such-group-here")
+    assert result["changed"] and not tls.exists()
+    run(tls)
+    result = run(tls, check=True, group="no-such-group-here")
+    assert result["changed"] and str(tls / "heketi.key") in result["repaired"] and not result["server_changed"]
+
+
 def test_modes_drift_is_repaired(tls):
     run(tls)
     before = contents(tls)
