@@ -40,7 +40,10 @@ class TLSError(Exception):
 
 
 def utcnow():
-    return datetime.datetime.utcnow().replace(microsecond=0)
+    """Now, naive UTC (datetime.utcnow is deprecated from Python 3.12; Python 2.7 has no timezone)."""
+    utc = getattr(datetime, 'timezone', None)
+    now = datetime.datetime.now(utc.utc).replace(tzinfo=None) if utc else datetime.datetime.utcnow()
+    return now.replace(microsecond=0)
 
 
 def _naive_utc(value):

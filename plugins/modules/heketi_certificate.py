@@ -94,6 +94,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: The Heketi host (its keys never leave it), with the Python cryptography library.
 notes:
   - Heketi reads C(heketi.crt) and C(heketi.key) when it starts; restart it when RV(server_changed) is true.
     It does not read C(ca.crt) (the clients do).

@@ -8,7 +8,6 @@ tests/integration/test_heketi_role.py)."""
 from __future__ import annotations
 
 import contextlib
-import datetime
 import grp
 import json
 import os
