@@ -31,6 +31,12 @@ try:
 except ImportError:
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
+try:
+    from datetime import timezone
+    _UTC = timezone.utc
+except ImportError:  # Python 2.7
+    _UTC = None
+
 CA_CURVE = 'secp384r1'
 SERVER_CURVE = 'secp256r1'
 
@@ -41,8 +47,10 @@ class TLSError(Exception):
 
 def utcnow():
     """Now, naive UTC (datetime.utcnow is deprecated from Python 3.12; Python 2.7 has no timezone)."""
-    utc = getattr(datetime, 'timezone', None)
-    now = datetime.datetime.now(utc.utc).replace(tzinfo=None) if utc else datetime.datetime.utcnow()
+    if _UTC is None:
+        now = datetime.datetime.utcnow()
+    else:
+        now = datetime.datetime.now(_UTC).replace(tzinfo=None)
     return now.replace(microsecond=0)
 
 
