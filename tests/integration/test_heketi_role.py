@@ -17,6 +17,7 @@ real Heketi server under systemd on node1, node2 a storage node for the SSH trus
 """
 from __future__ import annotations
 
+import datetime
 import json
 import hashlib
 import os
@@ -350,3 +351,59 @@ def test_tls_end_to_end_and_the_certificate_is_kept_on_rerun(lab, tmp_path):
     cli = dexec("set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli cluster list", check=False)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert "Clusters:" in cli.stdout
+
+
+def _served_certificate(lab, cafile):
+    """The certificate Heketi serves on the lab address, verified against ``cafile``."""
+    from cryptography import x509
+    context = ssl.create_default_context(cafile=cafile)
+    with context.wrap_socket(__import__("socket").create_connection((lab.ip, 8080), 10), server_hostname=lab.ip) as tls:
+        return x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
+
+
+def _not_after(cert):
+    """notAfter, naive UTC, whatever the cryptography version."""
+    value = getattr(cert, "not_valid_after_utc", None)
+    return value.replace(tzinfo=None) if value is not None else cert.not_valid_after
+
+
+def test_tls_certificate_with_fewer_than_renew_days_left_is_renewed_and_served(lab, tmp_path):
+    from cryptography import x509
+    # A 10-day certificate (heketi_tls_renew_days 5: kept by its own settings), signed by the role's CA.
+    short = {"heketi_tls": True, "heketi_tls_cert_days": 10, "heketi_tls_renew_days": 5}
+    dexec("rm -f /etc/heketi/tls/heketi.crt")
+    proc = lab.run_role(extra_vars=short)
+    assert proc.returncode == 0, proc.output[-5000:]
+    ca_before = dexec("cat /etc/heketi/tls/ca.crt /etc/heketi/tls/ca.key").stdout
+    ca = tmp_path / "ca.crt"
+    ca.write_text(dexec("cat /etc/heketi/tls/ca.crt").stdout)
+    old = _served_certificate(lab, str(ca))
+    assert old.serial_number == x509.load_pem_x509_certificate(dexec("cat /etc/heketi/tls/heketi.crt").stdout.encode()).serial_number
+    assert 9 <= (_not_after(old) - datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)).days <= 10
+    again = lab.run_role(extra_vars=short)
+    assert again.returncode == 0, again.output[-5000:]
+    assert "changed=0" in [line for line in again.output.splitlines() if line.startswith("node1 ")][-1]
+
+    # The defaults (825 days, renewal 30 days before the end): 10 days left, renewed; Heketi restarted with it.
+    proc = lab.run_role("--diff", extra_vars={"heketi_tls": True})
+    assert proc.returncode == 0, proc.output[-5000:]
+    assert "Heketi's certificate: renewed (it expires on" in proc.output
+    assert "RUNNING HANDLER [glusterfs.heketi.heketi : Restart Heketi]" in proc.output
+    assert dexec("cat /etc/heketi/tls/ca.crt /etc/heketi/tls/ca.key").stdout == ca_before
+    for _attempt in range(60):
+        try:
+            new = _served_certificate(lab, str(ca))
+            break
+        except OSError:  # restarting
+            dexec("sleep 0.5")
+    else:
+        pytest.fail("Heketi did not serve TLS again after the renewal")
+    assert new.serial_number != old.serial_number
+    assert (_not_after(new) - _not_after(old)).days >= 800
+    assert new.issuer == old.issuer
+    admin = lab.config()["jwt"]["admin"]["key"]
+    assert lab.status("/clusters", "admin", admin, scheme="https", cafile=str(ca)) == 200
+    # A renewal window as long as the validity is refused before anything changes.
+    bad = lab.run_role(extra_vars={"heketi_tls": True, "heketi_tls_renew_days": 825})
+    assert bad.returncode != 0 and "heketi_tls_cert_days > heketi_tls_renew_days >= 0" in " ".join(bad.output.split())
+    assert _served_certificate(lab, str(ca)).serial_number == new.serial_number

@@ -69,6 +69,9 @@ CASES = {
                             "owned_vg_pattern is not a valid regular expression: "),
     "firewall_port": ("firewall_sources", dict(ports=["8080"]), "ports[0] '8080' is not PORT/PROTO"),
     "firewall_comment": ("firewall_sources", dict(ports=["8080/tcp"], comment="it's"), "comment must not contain a single quote"),
+    "certificate_renew": ("heketi_certificate", dict(path="{{ tmp }}/tls", common_name="h", subject_alt_names=["DNS:h"],
+                                                     group="root", renew_days=825),
+                          "renew_days: must be 0 or more and less than cert_days (825), got 825"),
 }
 ERRORS = {
     # errors the module names (HeketiError, BackupError): their text and their status (None: no HTTP answer)
