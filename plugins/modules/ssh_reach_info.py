@@ -123,8 +123,6 @@ nodes:
       sample: "Permission denied (publickey)."
 '''
 
-import os
-import subprocess
 import threading
 
 from ansible.module_utils.basic import AnsibleModule
@@ -152,17 +150,11 @@ def reason(output):
     return output.replace('\r', '').replace('\n', ' ').replace('\t', ' ').strip()
 
 
-def run_ssh(argv):
-    """(exit status, standard output and error as text) of one ssh, in the C locale."""
-    env = dict(os.environ, LC_ALL='C')
-    with open(os.devnull, 'rb') as devnull:
-        proc = subprocess.Popen(argv, stdin=devnull, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-        out = proc.communicate()[0]
-    return proc.returncode, out.decode('utf-8', 'replace')
+def check_all(nodes, argv_of, run, parallel=16):
+    """One answer per node, in the nodes' order; at most ``parallel`` ssh run at once.
 
-
-def check_all(nodes, argv_of, run=run_ssh, parallel=16):
-    """One answer per node, in the nodes' order; at most ``parallel`` ssh run at once."""
+    ``run(argv)`` returns (exit status, standard output, standard error), as AnsibleModule.run_command does
+    (which copies the environment for each call and so may run in several threads at once)."""
     answers = [None] * len(nodes)
     todo = list(enumerate(nodes))
     lock = threading.Lock()
@@ -173,8 +165,8 @@ def check_all(nodes, argv_of, run=run_ssh, parallel=16):
                 if not todo:
                     return
                 index, node = todo.pop(0)
-            rc, output = run(argv_of(node))
-            answers[index] = dict(host=node['host'], manage=node['manage'], rc=rc, reason=reason(output))
+            rc, out, err = run(argv_of(node))
+            answers[index] = dict(host=node['host'], manage=node['manage'], rc=rc, reason=reason(out + err))
 
     threads = [threading.Thread(target=work) for _unused in range(max(1, min(parallel, len(nodes))))]
     for thread in threads:
@@ -205,7 +197,10 @@ def run(module):
     def argv_of(node):
         return ssh_argv(ssh, node, p['key_file'], p['port'], p['user'], p['sudo'], p['timeout'], p['known_hosts'])
 
-    return dict(changed=False, nodes=check_all(p['nodes'], argv_of, parallel=p['parallel']))
+    def run_ssh(argv):
+        return module.run_command(argv, environ_update={'LC_ALL': 'C'})
+
+    return dict(changed=False, nodes=check_all(p['nodes'], argv_of, run_ssh, parallel=p['parallel']))
 
 
 def main():

@@ -6,12 +6,13 @@ order. A stand-in ``ssh`` executable answers here; the real ssh to real nodes ru
 (tests/integration/test_heketi_role.py::test_changed_host_key_stops_the_reach_check_naming_the_node)."""
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 
 from ansible_collections.glusterfs.heketi.plugins.filter.topology_reach_refusals import topology_reach_refusals
 from ansible_collections.glusterfs.heketi.plugins.modules.ssh_reach_info import (
-    check_all, node_errors, reason, run_ssh, ssh_argv)
+    check_all, node_errors, reason, ssh_argv)
 
 NODES = [{"host": "node%d" % i, "manage": "192.0.2.1%d" % i, "zone": 1} for i in range(1, 6)]
 KH = "/etc/heketi/known_hosts"
@@ -45,7 +46,7 @@ def test_all_nodes_at_once_bounded_and_in_order():
         time.sleep(0.3)
         with lock:
             running[0] -= 1
-        return (255, "Connection refused\n") if argv[-2].endswith(".13") else (0, "active\n")
+        return (255, "", "Connection refused\n") if argv[-2].endswith(".13") else (0, "active\n", "")
 
     start = time.monotonic()
     answers = check_all(NODES, lambda node: ssh_argv("ssh", node, "k", 22, "root", False, 10, KH), run, parallel=3)
@@ -57,13 +58,19 @@ def test_all_nodes_at_once_bounded_and_in_order():
     assert answers[0] == {"host": "node1", "manage": "192.0.2.11", "rc": 0, "reason": "active"}
 
 
+def run_command(argv):
+    """What AnsibleModule.run_command returns, for a real process."""
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def test_a_real_process_answers_and_the_filter_reads_it(tmp_path):
     ssh = tmp_path / "ssh"
     ssh.write_text("#!/bin/sh\ncase \"$*\" in\n  *@bad*) printf '@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\\n"
                    "Host key verification failed.\\n' >&2; exit 255 ;;\n  *) echo active ;;\nesac\n")
     ssh.chmod(0o755)
     nodes = [{"host": "node1", "manage": "good"}, {"host": "node2", "manage": "bad"}]
-    answers = check_all(nodes, lambda node: ssh_argv(str(ssh), node, "k", 22, "root", False, 10, KH), run_ssh)
+    answers = check_all(nodes, lambda node: ssh_argv(str(ssh), node, "k", 22, "root", False, 10, KH), run_command)
     assert answers == [{"host": "node1", "manage": "good", "rc": 0, "reason": "active"},
                        {"host": "node2", "manage": "bad", "rc": 255, "reason": "Host key verification failed."}]
     refusals = topology_reach_refusals(answers, nodes=2, known_hosts=KH)
