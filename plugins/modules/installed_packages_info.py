@@ -46,9 +46,6 @@ options:
 extends_documentation_fragment:
   - glusterfs.heketi.attributes
   - glusterfs.heketi.attributes.info_module
-attributes:
-  idempotent:
-    support: full
 notes:
   - The C(glusterfs_repository) role runs it for the packages the calling role installs, and registers the answer
     as C(glusterfs_repository_packages). The C(heketi) role runs it for the Heketi host's own packages.

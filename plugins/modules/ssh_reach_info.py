@@ -66,9 +66,6 @@ options:
 extends_documentation_fragment:
   - glusterfs.heketi.attributes
   - glusterfs.heketi.attributes.info_module
-attributes:
-  idempotent:
-    support: full
 notes:
   - The topology role runs it on the Heketi host before it loads the topology (C(roles/topology/tasks/preflight.yml)).
 seealso:
