@@ -17,6 +17,9 @@ description:
     not O(folder_mode).
   - Files of an older layout are removed, that is the files in one of O(folders), not wanted, whose name matches one of
     O(stale) (shell patterns).
+  - Folders an earlier run wrote and this one does not want (O(retired), for example a provisioner variant no
+    longer rendered) lose the files the role writes there (the names of O(files) and O(stale)); the whole folder
+    goes when nothing else is in it, otherwise those files only. Their manifests would hold a stale key.
   - Paths are compared normalised (C(a//b/) is C(a/b)).
 positional: _input
 options:
@@ -37,6 +40,11 @@ options:
     default: []
   stale:
     description: Shell patterns of file names an older layout wrote into O(folders).
+    type: list
+    elements: str
+    default: []
+  retired:
+    description: Folders (below the find's root) no longer wanted.
     type: list
     elements: str
     default: []
@@ -73,7 +81,7 @@ _value:
       type: list
       elements: dict
     remove:
-      description: Files of the older layout to delete, sorted.
+      description: Files of the older layout and retired folders (or their files) to delete, sorted.
       type: list
       elements: str
 '''
@@ -90,7 +98,12 @@ def _norm(path):
     return os.path.normpath(to_text(path))
 
 
-def render_plan(found, files, folders=(), stale=(), file_mode='0600', folder_mode='0700'):
+def _ours(path, names, stale):
+    name = os.path.basename(path)
+    return name in names or any(fnmatch.fnmatchcase(name, pattern) for pattern in stale)
+
+
+def render_plan(found, files, folders=(), stale=(), retired=(), file_mode='0600', folder_mode='0700'):
     """See DOCUMENTATION."""
     if not isinstance(found, list) or not isinstance(files, list):
         raise AnsibleFilterError('render_plan: expects the files of a find result and a list of wanted files')
@@ -107,9 +120,17 @@ def render_plan(found, files, folders=(), stale=(), file_mode='0600', folder_mod
                 and entry.get('checksum') == hashlib.sha1(to_bytes(wanted['content'])).hexdigest()):
             write.append(wanted)
     keep = {_norm(wanted['path']) for wanted in files}
-    remove = sorted(path for path, entry in have.items()
-                    if path not in keep and not entry.get('isdir') and os.path.dirname(path) in folders
-                    and any(fnmatch.fnmatchcase(os.path.basename(path), pattern) for pattern in stale))
+    remove = [path for path, entry in have.items()
+              if path not in keep and not entry.get('isdir') and os.path.dirname(path) in folders
+              and _ours(path, (), stale)]
+    names = {os.path.basename(path) for path in keep}
+    for folder in (_norm(folder) for folder in retired):
+        if folder in folders or not have.get(folder, {}).get('isdir'):
+            continue
+        inside = [path for path in have if os.path.dirname(path) == folder]
+        ours = [path for path in inside if not have[path].get('isdir') and _ours(path, names, stale)]
+        remove.extend([folder] if len(ours) == len(inside) else ours)
+    remove.sort()
     return {'folders': todo_folders, 'write': write, 'remove': remove}
 
 

@@ -16,15 +16,18 @@ description:
   - Rules are V(strings) (a list of strings), V(kernel_modules) and V(packages) (a list of such names),
     V(ports) (a list of C(PORT/PROTO) or C(LOW-HIGH/PROTO)), V(major) (a GlusterFS major version such as C(10)),
     V(url) (an http(s) URL without a trailing slash), V(seconds) (an integer >= 0) and V(positive_seconds).
-positional: _input, rules
+positional: _input, values
 options:
   _input:
-    description: Variable name -> value.
-    type: dict
-    required: true
-  rules:
     description: Variable name -> rule name (see above).
     type: dict
+    required: true
+  values:
+    description:
+      - The variables' values, in the order of the names in O(_input).
+      - "C(query('ansible.builtin.vars', *rules)) gives exactly that, so each variable is named once (see the example)."
+    type: list
+    elements: raw
     required: true
 '''
 
@@ -35,9 +38,10 @@ EXAMPLES = r'''
     fail_msg: "{{ inventory_hostname }}: {{ __errors | join(' ') }}"
     quiet: true
   vars:
-    __errors: >-
-      {{ {'glusterfs_server_version': glusterfs_server_version}
-         | glusterfs.heketi.var_errors({'glusterfs_server_version': 'major'}) }}
+    __rules:
+      glusterfs_server_version: major
+      glusterfs_server_firewall_ports: ports
+    __errors: "{{ __rules | glusterfs.heketi.var_errors(query('ansible.builtin.vars', *__rules)) }}"
 '''
 
 RETURN = r'''
@@ -111,21 +115,22 @@ _LIST_RULES = ('strings', 'kernel_modules', 'packages', 'ports')
 _SCALAR_RULES = ('major', 'url', 'seconds', 'positive_seconds')
 
 
-def var_errors(values, rules):
+def var_errors(rules, values):
     """See DOCUMENTATION."""
-    if not isinstance(values, dict) or not isinstance(rules, dict):
-        raise AnsibleFilterError('var_errors: expects two dicts (name -> value, name -> rule)')
+    if not isinstance(rules, dict) or not isinstance(values, (list, tuple)):
+        raise AnsibleFilterError('var_errors: expects a dict (name -> rule) and the list of the values in its order')
+    if len(values) != len(rules):
+        raise AnsibleFilterError('var_errors: %d values for %d rules (%s)' % (len(values), len(rules), ', '.join(rules)))
+    given = dict(zip(rules, values))
     errors = []
     for name in sorted(rules):
         rule = rules[name]
         if rule not in _LIST_RULES + _SCALAR_RULES:
             raise AnsibleFilterError('var_errors: unknown rule %r for %s' % (rule, name))
-        if name not in values:
-            raise AnsibleFilterError('var_errors: no value given for %s' % name)
         if rule in _LIST_RULES:
-            errors.extend(_list_errors(name, values[name], rule))
+            errors.extend(_list_errors(name, given[name], rule))
         else:
-            error = _scalar_error(name, values[name], rule)
+            error = _scalar_error(name, given[name], rule)
             if error:
                 errors.append(error)
     return errors

@@ -107,7 +107,10 @@ rules:
   elements: str
   sample: ["192.0.2.10 8080/tcp"]
 added:
-  description: The rules added (in firewalld, to the permanent or the runtime configuration or both).
+  description:
+    - The rules added (in firewalld, to the permanent or the runtime configuration or both).
+    - When a command fails part-way, the failed task still returns O(ports)' rules added and removed before it
+      (with RV(backend)); they stay applied, and a rerun adds and removes the rest.
   returned: always
   type: list
   elements: str
@@ -155,24 +158,11 @@ class Firewall(object):
         return 'none', None
 
 
-def run(module):
+def _apply(module, firewall, backend, path, ports, wanted, added, removed):
+    """Change the backend's rules on ``ports`` to ``wanted``, appending to ``added`` and ``removed`` as each
+    command succeeds. Returns the rules on ``ports`` before the change."""
     params = module.params
-    try:
-        ports = normalize_list(params['ports'], normalize_port, 'ports')
-        sources = None if params['sources'] is None else normalize_list(params['sources'], normalize_source, 'sources')
-    except ValueError as err:
-        raise ModuleFailure(str(err))
-    if "'" in params['comment']:
-        raise ModuleFailure('comment must not contain a single quote')
-
-    firewall = Firewall(module)
-    backend, path = firewall.active_backend(params['backends'])
-    result = dict(changed=False, backend=backend, rules=[], added=[], removed=[])
-    if backend == 'none':
-        return result
-    wanted = wanted_rules(ports, sources)
-    added, removed, before, after = [], [], [], []
-
+    before = []
     if backend == 'firewalld':
         zone = ['--zone=%s' % params['zone']] if params['zone'] else []
         for permanent in (['--permanent'], []):
@@ -201,6 +191,32 @@ def run(module):
             if not module.check_mode:
                 firewall.run([path, 'allow'] + ufw_spec(rule) + ['comment', params['comment']])
             added.append(rule_text(rule))
+    return before
+
+
+def run(module):
+    params = module.params
+    try:
+        ports = normalize_list(params['ports'], normalize_port, 'ports')
+        sources = None if params['sources'] is None else normalize_list(params['sources'], normalize_source, 'sources')
+    except ValueError as err:
+        raise ModuleFailure(str(err))
+    if "'" in params['comment']:
+        raise ModuleFailure('comment must not contain a single quote')
+
+    firewall = Firewall(module)
+    backend, path = firewall.active_backend(params['backends'])
+    result = dict(changed=False, backend=backend, rules=[], added=[], removed=[])
+    if backend == 'none':
+        return result
+    wanted = wanted_rules(ports, sources)
+    added, removed = [], []
+    try:
+        before = _apply(module, firewall, backend, path, ports, wanted, added, removed)
+    except ModuleFailure as failure:
+        # What was applied before the failure stays applied: the result says so; a rerun completes the rest.
+        failure.result.update(changed=bool(added or removed), backend=backend, added=added, removed=removed)
+        raise
 
     after = sorted(rule_text(r) for r in wanted)
     result.update(changed=bool(added or removed), rules=after, added=added, removed=removed)

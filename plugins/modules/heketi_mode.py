@@ -73,22 +73,22 @@ EXAMPLES = r'''
 RETURN = r'''
 mode:
   description: The maintenance state after the task (planned in check mode).
-  returned: success
+  returned: success, and when O(wait_idle) ran out (the state set stays set)
   type: str
   sample: read-only
 previous_mode:
   description: The maintenance state before the task.
-  returned: success
+  returned: success, and when O(wait_idle) ran out
   type: str
   sample: normal
 operations:
   description: The last C(GET /operations) answer.
-  returned: success
+  returned: success, and when O(wait_idle) ran out
   type: dict
   sample: {"total": 0, "in_flight": 0, "stale": 0, "failed": 0, "new": 0}
 waited:
   description: Seconds spent waiting for C(in_flight) to reach 0.
-  returned: success
+  returned: success, and when O(wait_idle) ran out
   type: float
 '''
 
@@ -123,8 +123,10 @@ def run(module, client):
     ops = client.get('/operations') or {}
     while p['wait_idle'] > 0 and ops.get('in_flight') and not module.check_mode:
         if time.time() - start >= p['wait_idle']:
-            raise HeketiError('wait_idle: %s operation(s) still in flight after %ss (operations %s); nothing else was '
-                              'changed' % (ops.get('in_flight'), p['wait_idle'], ops), status=None)
+            # The mode set above stays set: the failure reports it (changed, mode) with the last answer.
+            result.update(operations=ops, waited=round(time.time() - start, 2))
+            raise ModuleFailure('wait_idle: %s operation(s) still in flight after %ss (operations %s); nothing else '
+                                'was changed' % (ops.get('in_flight'), p['wait_idle'], ops), **result)
         time.sleep(p['poll_interval'])
         ops = client.get('/operations') or {}
     result.update(operations=ops, waited=round(time.time() - start, 2))

@@ -145,18 +145,34 @@ def test_changed_csidriver_is_refused_then_recreated_when_allowed(kube, heketi, 
     assert get(server, "/apis/storage.k8s.io/v1/csidrivers/" + driver)["spec"]["attachRequired"] is False
 
 
+def _render(out, **extra):
+    extra = dict({"storageclass_render_only": True, "storageclass_render_dir": str(out),
+                  "storageclass_heketi_admin_key": "render-key", "storageclass_clusterid": "0" * 32,
+                  "storageclass_heketi_url": "http://heketi.storage.example:8080",
+                  "ansible_python_interpreter": sys.executable}, **extra)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), str(REPO_ROOT / "playbooks" / "storageclass.yml"),
+                           "-e", json.dumps(extra)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+def test_switching_to_csi_removes_the_variants_rendered_before(tmp_path):
+    out = tmp_path / "artifacts"
+    first = _render(out)  # auto: the in-tree and the glusterfile variants, each with the Secret
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    assert (out / "intree" / "manifests.yaml").is_file() and (out / "glusterfile" / "manifests.yaml").is_file()
+    (out / "glusterfile" / "notes.txt").write_text("the operator's own file")
+    csi = _render(out, storageclass_provisioner="csi", storageclass_csi_image=IMAGE)
+    assert csi.returncode == 0, csi.stdout[-4000:] + csi.stderr[-4000:]
+    assert sorted(p.name for p in out.iterdir()) == ["README.txt", "csi", "glusterfile"]
+    assert sorted(p.name for p in (out / "glusterfile").iterdir()) == ["notes.txt"]  # only the role's file went
+    assert "render-key" not in csi.stdout + csi.stderr
+
+
 def test_rendered_csi_manifests_validate_for_126_and_137(tmp_path):
     kv = pytest.importorskip("kubernetes_validate")
     out = tmp_path / "artifacts"
-    extra = {"storageclass_render_only": True, "storageclass_render_dir": str(out),
-             "storageclass_heketi_admin_key": "render-key", "storageclass_clusterid": "0" * 32,
-             "storageclass_heketi_url": "http://heketi.storage.example:8080",
-             "storageclass_provisioner": "csi", "storageclass_csi_image": IMAGE,
-             "storageclass_csi_namespace": "heketi-csi", "storageclass_secret_namespace": "glusterfs-heketi",
-             "ansible_python_interpreter": sys.executable}
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), str(REPO_ROOT / "playbooks" / "storageclass.yml"),
-                           "-e", json.dumps(extra)], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = _render(out, storageclass_provisioner="csi", storageclass_csi_image=IMAGE, storageclass_csi_namespace="heketi-csi",
+                   storageclass_secret_namespace="glusterfs-heketi")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "render-key" not in proc.stdout + proc.stderr
     files = sorted((out / "csi").iterdir())

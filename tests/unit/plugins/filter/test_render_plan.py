@@ -58,3 +58,15 @@ def test_missing_differing_or_open_files_are_written_and_older_files_removed():
     assert plan["folders"] == ["/o/a", "/o/c"]
     assert plan["write"] == wanted
     assert plan["remove"] == ["/o/a/00-secret-s.yaml"]  # only in the variant folders, only the older layout
+
+
+def test_a_variant_no_longer_rendered_is_removed_with_what_the_role_wrote_there():
+    found = [_found("/o/csi", isdir=True, mode="0700"), _found("/o/csi/m.yaml", "key"),
+             _found("/o/intree", isdir=True, mode="0700"), _found("/o/intree/m.yaml", "old key"),
+             _found("/o/intree/01-secret-s.yaml", "x"),
+             _found("/o/glusterfile", isdir=True, mode="0700"), _found("/o/glusterfile/m.yaml", "old key"),
+             _found("/o/glusterfile/mine.txt", "the user's")]
+    plan = render_plan(found, files=[{"path": "/o/csi/m.yaml", "content": "key"}], folders=["/o/csi"],
+                       stale=["[0-9][0-9]-*.yaml"], retired=["/o/intree", "/o/glusterfile", "/o/absent"])
+    # intree held only the role's files: the folder goes; glusterfile holds the user's file too: it stays
+    assert plan == {"folders": [], "write": [], "remove": ["/o/glusterfile/m.yaml", "/o/intree"]}

@@ -34,15 +34,15 @@ from ansible_collections.glusterfs.heketi.plugins.filter.var_errors import var_e
     ("positive_seconds", 0, ["v (0) must be a positive integer (seconds)."]),
 ])
 def test_rules(rule, value, expected):
-    assert var_errors({"v": value}, {"v": rule}) == expected
+    assert var_errors({"v": rule}, [value]) == expected
 
 
 def test_every_offending_variable_is_named_in_name_order():
-    errors = var_errors({"b": "x", "a": "1.0", "c": ["ok"]}, {"b": "strings", "a": "major", "c": "strings"})
+    errors = var_errors({"b": "strings", "a": "major", "c": "strings"}, ["x", "1.0", ["ok"]])
     assert [e.split(" ")[0] for e in errors] == ["a", "b"]
 
 
-@pytest.mark.parametrize("values, rules", [([], {}), ({"v": 1}, {"v": "colour"}), ({}, {"v": "major"})])
-def test_misuse_is_an_error(values, rules):
+@pytest.mark.parametrize("rules, values", [([], []), ({"v": "colour"}, [1]), ({"v": "major"}, []), ({"v": "major"}, {"v": 1})])
+def test_misuse_is_an_error(rules, values):
     with pytest.raises(AnsibleFilterError):
-        var_errors(values, rules)
+        var_errors(rules, values)
