@@ -16,14 +16,15 @@ description:
   - Asks the package database of the host it runs on, in one read-only command, which of O(packages) are
     installed, namely C(dpkg-query -W) (Debian, Ubuntu) or C(rpm -q) (EL). It does not read the repositories,
     refresh an index or start a package transaction.
-  - The roles run it before their C(state=present) package task and run that task only when something is
-    missing (RV(not_installed) not empty). The answer is exactly what C(state=present) acts on. A package that is
+  - The roles run it before their C(state=present) package task and run that task only when one of its packages
+    is not in RV(installed). The answer is exactly what C(state=present) acts on. A package that is
     installed is left alone, whatever version the repositories offer now, and a package that is missing is
     installed.
   - Fails closed. An entry is reported installed only when the database names it installed. An entry that is not a
     plain package name (a version C(name=1.2), a requirement C(name >= 1.2), an architecture C(name:amd64), a
     path or a URL) is always reported not installed, because only the package manager can tell whether it is
-    satisfied. With C(rpm), output that does not account for every missing entry counts as nothing installed.
+    satisfied. With C(rpm), a failure that names no missing package, or any error on standard error, counts as
+    nothing installed.
   - With O(manager=rpm) an entry may carry a version in rpm's own form (C(glusterfs-server-10.3)). C(rpm -q)
     reports it installed only when that version is.
 author:
