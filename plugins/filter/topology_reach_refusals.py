@@ -9,17 +9,20 @@ name: topology_reach_refusals
 short_description: The topology stage's verdict on the ssh reach check run from the Heketi host
 version_added: 1.2.0
 description:
-  - Reads the JSON list the topology role's reach check (C(files/ssh_check.sh), run on the Heketi host with
-    Heketi's key) printed, one entry per node with C(host), C(manage), C(rc) and C(reason).
+  - Reads the list the topology role's reach check (M(glusterfs.heketi.ssh_reach_info), run on the Heketi host with
+    Heketi's key) returned as RV(glusterfs.heketi.ssh_reach_info#module:nodes), one entry per node with C(host), C(manage),
+    C(rc) and C(reason).
   - Returns one line per node Heketi cannot use, naming the node, its address and why; an exit status of 255
     is ssh's own failure, any other non-zero status the C(gluster --version) or glusterd check.
   - A changed host key gets what to do about it (collect the reinstalled node's new key, or find out who answers).
-  - Fails closed. An answer for fewer nodes than were checked, or output that is not such a list, is a problem too.
+  - Fails closed. An answer for fewer nodes than were checked, or input that is not such a list (an entry without
+    C(host), C(manage) or an integer C(rc) included), is a problem too.
 positional: _input
 options:
   _input:
-    description: The check's standard output (a JSON list).
-    type: str
+    description: The check's answers (RV(glusterfs.heketi.ssh_reach_info#module:nodes)).
+    type: list
+    elements: dict
     required: true
   nodes:
     description: How many nodes were checked.
@@ -36,7 +39,7 @@ EXAMPLES = r'''
   ansible.builtin.fail:
     msg: "{{ __failed }}"
   vars:
-    __failed: "{{ __ssh_check.stdout | glusterfs.heketi.topology_reach_refusals(nodes=4, known_hosts='/etc/heketi/known_hosts') }}"
+    __failed: "{{ __reach.nodes | glusterfs.heketi.topology_reach_refusals(nodes=4, known_hosts='/etc/heketi/known_hosts') }}"
   when: __failed | length > 0
 '''
 
@@ -48,7 +51,7 @@ _value:
   elements: str
 '''
 
-import json
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -56,18 +59,23 @@ from ansible.module_utils.common.text.converters import to_text
 _KEY_CHANGED = ('Host key verification failed', 'HOST IDENTIFICATION HAS CHANGED')
 
 
-def topology_reach_refusals(output, nodes, known_hosts):
+def _is_answer(entry):
+    return (isinstance(entry, Mapping) and all(entry.get(key) is not None for key in ('host', 'manage'))
+            and isinstance(entry.get('rc'), int) and not isinstance(entry.get('rc'), bool))
+
+
+def topology_reach_refusals(results, nodes, known_hosts):
     """See DOCUMENTATION."""
     try:
         nodes = int(nodes)
     except (TypeError, ValueError):
         raise AnsibleFilterError('topology_reach_refusals: nodes must be an integer, got %r' % (nodes,))
-    try:
-        results = json.loads(to_text(output) or '[]')
-    except ValueError as e:
-        return ['the ssh check printed no readable answer (%s): %s' % (e, to_text(output)[:200])]
-    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-        return ['the ssh check printed no list of answers: %s' % to_text(output)[:200]]
+    if not isinstance(results, (list, tuple)):
+        return ['the ssh check gave no list of answers: %s' % to_text(results)[:200]]
+    wrong = [entry for entry in results if not _is_answer(entry)]
+    if wrong:
+        return ['the ssh check gave %d entries that are no answer (host, manage, rc): %s'
+                % (len(wrong), to_text(wrong)[:200])]
     out = []
     if len(results) != nodes:
         out.append('the ssh check answered for %d of %d nodes' % (len(results), nodes))

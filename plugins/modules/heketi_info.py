@@ -41,9 +41,6 @@ extends_documentation_fragment:
   - glusterfs.heketi.heketi
   - glusterfs.heketi.attributes
   - glusterfs.heketi.attributes.info_module
-attributes:
-  idempotent:
-    support: full
 seealso:
   - module: glusterfs.heketi.heketi_topology
   - module: glusterfs.heketi.heketi_volume

@@ -58,9 +58,6 @@ options:
 extends_documentation_fragment:
   - glusterfs.heketi.attributes
   - glusterfs.heketi.attributes.info_module
-attributes:
-  idempotent:
-    support: full
 notes:
   - The topology role runs it in a play on the storage nodes, so all nodes are inspected at once, under
     Ansible's forks (C(roles/topology/tasks/check_devices.yml)).

@@ -55,3 +55,35 @@ def run_playbook(tmp_path):
         return proc.returncode, proc.stdout + proc.stderr
 
     return run
+
+
+ROLE_VARS_PLAY = """\
+- name: Evaluate an expression of a role's vars/main.yml
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Load the role's expressions
+      ansible.builtin.include_vars:
+        file: "{{ role_vars }}"
+    - name: Show the value
+      ansible.builtin.debug:
+        msg: "VALUE<<{{ EXPRESSION }}>>"
+"""
+
+
+@pytest.fixture
+def role_vars_value(run_playbook):
+    """role_vars_value(role, expression, extra_vars) -> the text the expression renders to, with the role's
+    vars/main.yml loaded and extra_vars standing for the facts and results it reads (Ansible's own filters)."""
+
+    def value(role, expression, extra_vars):
+        evars = {**extra_vars, "role_vars": str(ROOT / "roles" / role / "vars" / "main.yml")}
+        rc, out = run_playbook(ROLE_VARS_PLAY.replace("EXPRESSION", expression), extra_vars=evars)
+        assert rc == 0, out
+        assert "VALUE<<" in out, out
+        return out.split("VALUE<<", 1)[1].split(">>", 1)[0]
+
+    return value

@@ -126,3 +126,35 @@ def test_client_bad_input_is_named(run_playbook, extra, detail):
     rc, out = run_preflight(run_playbook, {**_supported_host(), **extra}, role="glusterfs_client")
     assert rc != 0, out
     assert detail in out, out
+
+
+SERVER_PACKAGES = ["glusterfs-server", "lvm2", "xfsprogs", "openssh-server", "util-linux", "thin-provisioning-tools"]
+
+
+@pytest.mark.parametrize("role, extra, read, missing", [
+    # A rerun: the read has every package, the package task is skipped.
+    ("glusterfs_server", {}, {"installed": SERVER_PACKAGES}, ""),
+    ("glusterfs_server", {"glusterfs_server_packages_extra": ["nvme-cli"]}, {"installed": SERVER_PACKAGES}, "nvme-cli"),
+    ("glusterfs_server", {}, {"installed": SERVER_PACKAGES[1:]}, "glusterfs-server"),
+    # A version-pinned entry is never found by the read (installed_packages_info): state=present decides.
+    ("glusterfs_server", {"glusterfs_server_packages_extra": ["glusterfs-server=10.3-5"]},
+     {"installed": SERVER_PACKAGES}, "glusterfs-server=10.3-5"),
+    # No read (it was skipped, or failed open): everything counts as missing, the task runs as before.
+    ("glusterfs_server", {}, {"skipped": True}, ",".join(SERVER_PACKAGES)),
+    ("glusterfs_client", {}, {"installed": ["glusterfs-client"]}, ""),
+    ("glusterfs_client", {"glusterfs_client_packages_extra": ["attr"]}, {"installed": ["glusterfs-client"]}, "attr"),
+    # EL with SELinux enabled: the bindings seboolean needs are part of the client's packages.
+    ("glusterfs_client", {"__glusterfs_client_packages_os": ["glusterfs-fuse"], "__glusterfs_client_selinux_wanted": True,
+                          "__glusterfs_client_selinux_packages": ["python3-libsemanage"]},
+     {"installed": ["glusterfs-fuse"]}, "python3-libsemanage"),
+], ids=["server-all", "server-extra", "server-one", "server-pinned", "server-no-read", "client-all", "client-extra",
+        "client-selinux"])
+def test_the_package_task_runs_only_for_a_missing_package(role_vars_value, role, extra, read, missing):
+    base = {"glusterfs_server": {"__glusterfs_server_packages_os": ["thin-provisioning-tools"],
+                                 "glusterfs_server_packages_extra": []},
+            "glusterfs_client": {"__glusterfs_client_packages_os": ["glusterfs-client"], "glusterfs_client_packages_extra": [],
+                                 "glusterfs_client_selinux_manage": False, "__glusterfs_client_selinux_packages": []}}[role]
+    extra_vars = {**base, **extra}
+    if "skipped" not in read:
+        extra_vars["glusterfs_repository_packages"] = read
+    assert role_vars_value(role, "__%s_packages_missing | join(',')" % role, extra_vars) == missing

@@ -4,8 +4,6 @@
 """glusterfs.heketi.topology_reach_refusals: the verdict on the ssh reach check, fail closed."""
 from __future__ import annotations
 
-import json
-
 import pytest
 from ansible.errors import AnsibleFilterError
 
@@ -15,7 +13,8 @@ KH = "/etc/heketi/known_hosts"
 
 
 def check(*results):
-    return json.dumps([dict(zip(("host", "manage", "rc", "reason"), r)) for r in results])
+    """The answers as glusterfs.heketi.ssh_reach_info returns them (its ``nodes``)."""
+    return [dict(zip(("host", "manage", "rc", "reason"), r)) for r in results]
 
 
 def test_all_reached_is_no_refusal():
@@ -42,9 +41,16 @@ def test_a_changed_host_key_says_what_to_do():
 
 @pytest.mark.parametrize("output, expected", [
     (check(("node1", "192.0.2.11", 0, "active")), "the ssh check answered for 1 of 2 nodes"),
-    ("", "the ssh check answered for 0 of 2 nodes"),
-    ("[{\"host\": \"node1\", \"reason\": \"unterminated", "the ssh check printed no readable answer"),
-    ("{\"host\": \"node1\"}", "the ssh check printed no list of answers"),
+    ([], "the ssh check answered for 0 of 2 nodes"),
+    # What the old script printed (its stdout), or any text: not the module's list.
+    ('[{"host": "node1", "manage": "192.0.2.11", "rc": 0, "reason": "active"}]', "the ssh check gave no list of answers"),
+    ({"host": "node1"}, "the ssh check gave no list of answers"),
+    (None, "the ssh check gave no list of answers"),
+    ([{"host": "node1", "manage": "192.0.2.11", "rc": "0"}, {"host": "node2", "manage": "192.0.2.12", "rc": 0}],
+     "the ssh check gave 1 entries that are no answer"),
+    ([{"manage": "192.0.2.11", "rc": 0}, "node2"], "the ssh check gave 2 entries that are no answer"),
+    ([{"host": "node1", "manage": "192.0.2.11", "rc": True}, {"host": "node2", "manage": "192.0.2.12", "rc": 0}],
+     "the ssh check gave 1 entries that are no answer"),
 ])
 def test_fails_closed(output, expected):
     out = topology_reach_refusals(output, nodes=2, known_hosts=KH)
@@ -53,4 +59,4 @@ def test_fails_closed(output, expected):
 
 def test_nodes_must_be_a_number():
     with pytest.raises(AnsibleFilterError, match="nodes must be an integer"):
-        topology_reach_refusals("[]", nodes="four", known_hosts=KH)
+        topology_reach_refusals([], nodes="four", known_hosts=KH)

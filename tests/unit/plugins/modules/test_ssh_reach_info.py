@@ -1,0 +1,85 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ssh_reach_info's parts: the exact ssh command, the reason on one line, all nodes at once (bounded) and in
+order. A stand-in ``ssh`` executable answers here; the real ssh to real nodes runs on the lab
+(tests/integration/test_heketi_role.py::test_changed_host_key_stops_the_reach_check_naming_the_node)."""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+from ansible_collections.glusterfs.heketi.plugins.filter.topology_reach_refusals import topology_reach_refusals
+from ansible_collections.glusterfs.heketi.plugins.modules.ssh_reach_info import (
+    check_all, node_errors, reason, ssh_argv)
+
+NODES = [{"host": "node%d" % i, "manage": "192.0.2.1%d" % i, "zone": 1} for i in range(1, 6)]
+KH = "/etc/heketi/known_hosts"
+
+
+def test_the_command_is_heketis_with_strict_host_keys():
+    argv = ssh_argv("/usr/bin/ssh", NODES[1], "/etc/heketi/heketi_key", 2222, "heketi", True, 7, KH)
+    assert argv == ["/usr/bin/ssh", "-n", "-i", "/etc/heketi/heketi_key", "-p", "2222",
+                    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=" + KH,
+                    "-o", "GlobalKnownHostsFile=/dev/null", "-o", "CheckHostIP=no", "-o", "LogLevel=ERROR",
+                    "-o", "ConnectTimeout=7", "heketi@192.0.2.12",
+                    "sudo -n gluster --version >/dev/null && sudo -n systemctl is-active glusterd"]
+    assert ssh_argv("ssh", NODES[0], "k", 22, "root", False, 10, KH)[-1] == \
+        "gluster --version >/dev/null && systemctl is-active glusterd"
+
+
+def test_the_reason_is_one_line_and_a_changed_key_only_ssh_s_verdict():
+    assert reason("Permission denied\r\n(publickey).\tx\n") == "Permission denied (publickey). x"
+    banner = ("@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@@@@\n"
+              "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\nHost key verification failed.\n")
+    assert reason(banner) == "Host key verification failed."
+
+
+def test_all_nodes_at_once_bounded_and_in_order():
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def run(argv):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return (255, "", "Connection refused\n") if argv[-2].endswith(".13") else (0, "active\n", "")
+
+    start = time.monotonic()
+    answers = check_all(NODES, lambda node: ssh_argv("ssh", node, "k", 22, "root", False, 10, KH), run, parallel=3)
+    elapsed = time.monotonic() - start
+    assert peak[0] == 3  # concurrent, never more than parallel
+    assert elapsed < 1.2  # 5 nodes x 0.3 s one after another would be 1.5 s
+    assert [a["host"] for a in answers] == ["node1", "node2", "node3", "node4", "node5"]
+    assert answers[2] == {"host": "node3", "manage": "192.0.2.13", "rc": 255, "reason": "Connection refused"}
+    assert answers[0] == {"host": "node1", "manage": "192.0.2.11", "rc": 0, "reason": "active"}
+
+
+def run_command(argv):
+    """What AnsibleModule.run_command returns, for a real process."""
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_a_real_process_answers_and_the_filter_reads_it(tmp_path):
+    ssh = tmp_path / "ssh"
+    ssh.write_text("#!/bin/sh\ncase \"$*\" in\n  *@bad*) printf '@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\\n"
+                   "Host key verification failed.\\n' >&2; exit 255 ;;\n  *) echo active ;;\nesac\n")
+    ssh.chmod(0o755)
+    nodes = [{"host": "node1", "manage": "good"}, {"host": "node2", "manage": "bad"}]
+    answers = check_all(nodes, lambda node: ssh_argv(str(ssh), node, "k", 22, "root", False, 10, KH), run_command)
+    assert answers == [{"host": "node1", "manage": "good", "rc": 0, "reason": "active"},
+                       {"host": "node2", "manage": "bad", "rc": 255, "reason": "Host key verification failed."}]
+    refusals = topology_reach_refusals(answers, nodes=2, known_hosts=KH)
+    assert refusals == ["node2 (bad): ssh failed: Host key verification failed. (the host key of node2 does not match "
+                        "/etc/heketi/known_hosts: if the node was reinstalled, rerun the heketi stage to collect its new "
+                        "key; otherwise find out who answers at bad)"]
+
+
+def test_nodes_without_host_or_manage_are_named():
+    assert node_errors(NODES) == []
+    errors = node_errors([{"host": "node1", "manage": ""}, {"manage": "192.0.2.12"}, {"host": "node3", "manage": 3}])
+    assert [e.split(" needs")[0] for e in errors] == ["nodes[0]", "nodes[1]", "nodes[2]"]
