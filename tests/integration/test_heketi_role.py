@@ -198,6 +198,21 @@ def test_database_and_folder_are_heketi_only_and_repaired(lab):
     assert lab.status("/clusters", "admin", lab.config()["jwt"]["admin"]["key"]) == 200
 
 
+def test_a_changed_or_opened_binary_is_copied_again_and_a_rerun_copies_nothing(lab):
+    given = REPO_ROOT / ".cache" / "heketi" / "bin" / "heketi-cli"
+    dexec("printf x >> /usr/local/bin/heketi-cli && chmod 0777 /usr/local/bin/heketi && chown nobody /usr/local/bin/heketi")
+    proc = lab.run_role("--tags", "heketi_install")
+    assert proc.returncode == 0, proc.output[-5000:]
+    copied = proc.output.split("TASK [glusterfs.heketi.heketi : Copy the binaries that are missing or differ]")[1].split("TASK [")[0]
+    assert copied.count("changed:") == 2, copied
+    assert dexec("stat -c '%U:%G %a' /usr/local/bin/heketi /usr/local/bin/heketi-cli").stdout.split() == [
+        "root:root", "755", "root:root", "755"]
+    assert dexec("sha256sum < /usr/local/bin/heketi-cli").stdout.split()[0] == hashlib.sha256(given.read_bytes()).hexdigest()
+    again = lab.run_role("--tags", "heketi_install")
+    recap = [line for line in again.output.splitlines() if line.startswith("node1 ")][-1]
+    assert again.returncode == 0 and "changed=0" in recap, again.output[-3000:]
+
+
 # ---------------------------------------------------------------------- the authorized key
 NODE2 = f"{LAB}-node2"
 KEY = "/etc/heketi/heketi_key"
