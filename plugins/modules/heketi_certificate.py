@@ -285,9 +285,7 @@ def _check_params(params, check_mode):
     return sans, uid, gid_of
 
 
-def _cert_view(cert, sans=None, not_after=None):
-    if cert is None:
-        return dict(subject_alt_names=sorted(sans), not_after=not_after, issuer=None, serial=None)
+def _cert_view(cert):
     return dict(subject_alt_names=_tls.cert_sans(cert), not_after=_tls.not_after(cert).isoformat() + 'Z',
                 issuer=_tls.issuer_text(cert), serial='%x' % cert.serial_number)
 
