@@ -3,6 +3,9 @@ SHELL := /bin/bash
 LAB_NAME ?= ghlab
 VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# The build cache outside the clone (tools/build-cache.sh): long builds' outputs and the Go module cache.
+export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
+export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
 .PHONY: help setup system venv heketi kube csi-tools csi-image image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
@@ -42,7 +45,7 @@ csi-tools:
 # The Heketi CSI driver's image (csi/Containerfile) from the lab's local base image.
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
 csi-image: image
-	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPATH=$(CURDIR)/.cache/go \
+	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
 	  go build -trimpath -ldflags "-s -w" -o _out/heketi-csi ./cmd/heketi-csi
 	docker build -f csi/Containerfile -t $(CSI_IMAGE) csi
 
@@ -61,4 +64,4 @@ lab-down:
 	tools/lab/lab down --name $(LAB_NAME)
 
 clean: lab-down
-	rm -rf "$${TMPDIR:-/tmp}/glusterfs-heketi-ansible-test" tests/output
+	rm -rf "$${TMPDIR:-/tmp}"/glusterfs-heketi-ansible-test.* tests/output

@@ -9,38 +9,47 @@
 # tools/build-kube-apiserver.sh builds the apiserver). The node-driver-registrar is refused by the proxy
 # (403) and there is no kubelet here to register with: it is not built.
 #
-# Binaries land in .cache/csi/<tool>-<version>/<tool>; a tool whose binary exists is skipped.
-# Build times are printed and written to .cache/csi/build.txt. `--check` exits 0 when all are built.
+# Binaries are kept in the build cache outside the clone (tools/build-cache.sh), keyed by the tool's version
+# and this script, and hard-linked into .cache/csi/<tool>-<version>/<tool>; a tool in the cache is only linked.
+# Build times are printed and written to build.txt beside each. `--check` exits 0 when all are built (and
+# links them).
 # CSI_BUILD_GOFLAGS adds go flags (tools/run-tests.sh passes -p=1 when the kube build runs beside it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cache="$root/.cache/csi"
+# shellcheck source=tools/build-cache.sh
+. "$root/tools/build-cache.sh"
+key="$(build_key "$0")"
 tools=(
   "csi-sanity v5.6.0 github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity"
   "csi-resizer v2.3.0 github.com/kubernetes-csi/external-resizer/v2/cmd/csi-resizer"
   "csi-provisioner v6.4.0 github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner"
 )
-bin() { echo "$cache/$1-$2/$1"; }
+store() { echo "$build_cache_root/csi/$1-$2-$key"; }
+# built NAME VERSION: the tool is in the cache; it is (re)linked into the clone.
+built() {
+  [[ -x "$(store "$1" "$2")/$1" ]] || return 1
+  link_outputs "$(store "$1" "$2")" "$root/.cache/csi/$1-$2"
+}
 if [[ "${1:-}" == "--check" ]]; then
   for t in "${tools[@]}"; do
     read -r name version _ <<<"$t"
-    [[ -x "$(bin "$name" "$version")" ]] || exit 1
+    built "$name" "$version" || exit 1
   done
   exit 0
 fi
 command -v go >/dev/null || { echo "build-csi-tools: Go is required" >&2; exit 1; }
-export GOPATH="${GOPATH_CACHE:-$root/.cache/go}" CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${CSI_BUILD_GOFLAGS:-}"
-mkdir -p "$cache"
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=mod ${CSI_BUILD_GOFLAGS:-}"
 work=""
 trap '[[ -n "$work" ]] && { chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"; }' EXIT
 
 for t in "${tools[@]}"; do
   read -r name version pkg <<<"$t"
-  dest="$(bin "$name" "$version")"
-  if [[ -x "$dest" ]]; then
-    echo "$name $version already built: $dest"
+  if built "$name" "$version"; then
+    echo "$name $version already built: $(store "$name" "$version")"
     continue
   fi
+  dest="$(store "$name" "$version").new/$name"
+  rm -rf "$(dirname "$dest")"
   mkdir -p "$(dirname "$dest")"
   start=$(date +%s)
   ldflags="-s -w -X main.version=$version"
@@ -51,13 +60,15 @@ for t in "${tools[@]}"; do
     work="$(mktemp -d)"
     cp -r "$src/." "$work/"
     chmod -R u+w "$work"
-    (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dest.new" "./cmd/$name")
+    (cd "$work" && go build -trimpath -ldflags "$ldflags" -o "$dest" "./cmd/$name")
     chmod -R u+w "$work"; rm -rf "$work"; work=""
   else
     GOBIN="$(dirname "$dest")" go install -trimpath -ldflags "$ldflags" "$pkg@$version"
-    mv "$dest" "$dest.new"
   fi
-  mv "$dest.new" "$dest"
   line="$name $version: $(( $(date +%s) - start )) s, $(du -m "$dest" | cut -f1) MB, $(nproc) cores, $(go version | cut -d' ' -f3)"
-  echo "$line" | tee -a "$cache/build.txt"
+  echo "$line" | tee "$(dirname "$dest")/build.txt"
+  # Into the cache in one step: a build killed part-way leaves no half store.
+  rm -rf "$(store "$name" "$version")"
+  mv -T "$(dirname "$dest")" "$(store "$name" "$version")"
+  built "$name" "$version"
 done

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Install and start what the tests need on a Debian host: docker engine, debootstrap, shellcheck, etcd.
+# Install and start what the tests need on a Debian host: docker engine, debootstrap, shellcheck, etcd; and
+# for the Kubernetes node of the tests (tools/kube/node.py): containerd and runc (a second containerd instance,
+# never docker's), the CNI plugins, and the GlusterFS FUSE client the kubelet's pods mount through.
 # Idempotent: packages already present are not reinstalled; dockerd is started only when `docker info` fails.
 set -euo pipefail
-packages=(docker.io debootstrap shellcheck etcd-server)
+packages=(docker.io debootstrap shellcheck etcd-server containerd runc containernetworking-plugins glusterfs-client)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -2,7 +2,8 @@
 # The newest ansible-core lane: `ansible-test sanity` on the newest ansible-core line, which needs
 # Python 3.12+ on the controller (ansible-core 2.20 and later). Debian 12 has only Python 3.11, so the
 # lane runs in a Debian trixie container (Python 3.13 from Debian's packages), built here without any
-# registry: debootstrap -> docker import, cached as .cache/lab/trixie-python-1.tar.
+# registry: debootstrap -> docker import, its root file system kept in the build cache outside the clone
+# (tools/build-cache.sh), keyed by this script.
 #
 #   tools/newest-core-lane.sh            (ansible-core pinned in test-requirements-newest.txt)
 set -euo pipefail
@@ -11,11 +12,14 @@ IMAGE="${NEWEST_CORE_IMAGE:-glusterfs-heketi/trixie-python:1}"
 # The Debian mirror: LAB_MIRROR, else debootstrap's own default.
 mirror_arg=()
 [[ -n "${LAB_MIRROR:-}" ]] && mirror_arg=("$LAB_MIRROR")
-cache="$root/.cache/lab"
-tarball="$cache/trixie-python-1.tar"
+# shellcheck source=tools/build-cache.sh
+. "$root/tools/build-cache.sh"
+key="$(build_key "$0")"
+cache="$build_cache_root/lab"
+tarball="$cache/trixie-python-1-$key.tar"
 requirements="$root/test-requirements-newest.txt"
 
-if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if [[ "$(docker image inspect -f '{{index .Config.Labels "glusterfs-heketi.build-key"}}' "$IMAGE" 2>/dev/null)" != "$key" ]]; then
   mkdir -p "$cache"
   if [[ ! -s "$tarball" ]]; then
     command -v debootstrap >/dev/null || { echo "debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
@@ -32,7 +36,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     rm -rf "$rootfs"
     trap - EXIT
   fi
-  docker import "$tarball" "$IMAGE" >/dev/null
+  docker import --change "LABEL glusterfs-heketi.build-key=$key" "$tarball" "$IMAGE" >/dev/null
   echo "image $IMAGE built"
 fi
 

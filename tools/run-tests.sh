@@ -17,6 +17,9 @@ cd "$root" || exit 1
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/collections"
 export PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
+# GOPATH (the Go module cache) in the build cache outside the clone, for every Go command of the tests.
+# shellcheck source=tools/build-cache.sh
+. "$root/tools/build-cache.sh"
 
 stage_lint() {
   local scripts
@@ -60,7 +63,7 @@ stage_integration() {
   for t in "${kube_tests[@]}" "${csi_tests[@]}" "${day2_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
   pytest -q tests/integration "${ignore[@]}"
 }
-go_csi() { (cd csi && GOPATH="$root/.cache/go" GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
+go_csi() { (cd csi && GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
 stage_csi() {
   go_csi vet ./... && go_csi test -count=1 ./... || return 1
   tools/background-builds.sh wait csi || return 1

@@ -35,7 +35,9 @@ CSITOPOLOGY = {"clusters": [{"nodes": [
 
 def go_env() -> dict:
     env = dict(os.environ)
-    env.update(GOPATH=str(REPO_ROOT / ".cache" / "go"), GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
+    # GOPATH as tools/build-cache.sh sets it (the Makefile and tools/run-tests.sh export it).
+    env.setdefault("GOPATH", str(Path(env.get("GLUSTERFS_HEKETI_CACHE") or Path.home() / ".cache" / "glusterfs-heketi") / "go"))
+    env.update(GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
     return env
 
 

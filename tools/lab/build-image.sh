@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build the local lab image glusterfs-heketi/bookworm-systemd:1 (Debian bookworm, systemd as PID 1,
 # sshd, python3) without any registry: debootstrap -> trim -> docker import.
-# The trimmed root filesystem is cached as .cache/lab/bookworm-systemd-1.tar, so a rebuild after
-# `docker rmi` is a plain import. Usage: tools/lab/build-image.sh [--force]
+# The trimmed root filesystem is kept in the build cache outside the clone (tools/build-cache.sh), keyed by
+# this script, so a rebuild after `docker rmi` or in a fresh clone is a plain import; the image carries the key
+# as a label, and an image built by another version of this script is built again.
+# Usage: tools/lab/build-image.sh [--force]
 set -euo pipefail
 
 IMAGE="${LAB_IMAGE:-glusterfs-heketi/bookworm-systemd:1}"
@@ -10,12 +12,15 @@ IMAGE="${LAB_IMAGE:-glusterfs-heketi/bookworm-systemd:1}"
 mirror_arg=()
 [[ -n "${LAB_MIRROR:-}" ]] && mirror_arg=("$LAB_MIRROR")
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-cache="$root/.cache/lab"
-tarball="$cache/bookworm-systemd-1.tar"
+# shellcheck source=tools/build-cache.sh
+. "$root/tools/build-cache.sh"
+key="$(build_key "$0")"
+cache="$build_cache_root/lab"
+tarball="$cache/bookworm-systemd-1-$key.tar"
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
-if [[ $force -eq 0 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+if [[ $force -eq 0 ]] && [[ "$(docker image inspect -f '{{index .Config.Labels "glusterfs-heketi.build-key"}}' "$IMAGE" 2>/dev/null)" == "$key" ]]; then
   echo "image $IMAGE present"
   exit 0
 fi
@@ -76,6 +81,7 @@ fi
 echo "docker import $tarball -> $IMAGE"
 docker import \
   --change 'CMD ["/lib/systemd/systemd"]' \
+  --change "LABEL glusterfs-heketi.build-key=$key" \
   --change 'ENV container=docker' \
   "$tarball" "$IMAGE" >/dev/null
 echo "image $IMAGE built"
