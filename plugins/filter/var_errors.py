@@ -16,6 +16,11 @@ description:
   - Rules are V(strings) (a list of strings), V(kernel_modules) and V(packages) (a list of such names),
     V(ports) (a list of C(PORT/PROTO) or C(LOW-HIGH/PROTO)), V(major) (a GlusterFS major version such as C(10)),
     V(url) (an http(s) URL without a trailing slash), V(seconds) (an integer >= 0) and V(positive_seconds).
+  - "Rules C(csi_parameter:NAME) and C(intree_parameter:NAME) check a variable that becomes StorageClass parameter
+    NAME of the collection's CSI driver or of the in-tree (and glusterfile) provisioner, by the contract the driver
+    itself parses (C(plugins/module_utils/_storageclass_parameters.py), one table of cases for both): an empty value
+    is not set; the parameters of one kind are checked together, so V(gidMin) above V(gidMax) is named too.
+    Volume options are refused unless every entry is a safe C(<name> <value>): Heketi runs them through a root shell."
 positional: _input, values
 options:
   _input:
@@ -54,6 +59,8 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.glusterfs.heketi.plugins.module_utils._storageclass_parameters import parameter_errors
 
 _NAME = {
     'kernel_modules': (re.compile(r'^[A-Za-z0-9_-]+$'), 'is not a kernel module name'),
@@ -113,6 +120,23 @@ def _scalar_error(name, value, rule):
 
 _LIST_RULES = ('strings', 'kernel_modules', 'packages', 'ports')
 _SCALAR_RULES = ('major', 'url', 'seconds', 'positive_seconds')
+_PARAMETER_KINDS = {'csi_parameter': 'csi', 'intree_parameter': 'intree'}
+
+
+def _parameter_errors(rules, given):
+    """The StorageClass parameter rules, checked together per provisioner kind; each message names the variable."""
+    errors = []
+    for rule_kind, kind in sorted(_PARAMETER_KINDS.items()):
+        variables = {}
+        for name, rule in rules.items():
+            prefix, _sep, parameter = rule.partition(':')
+            if prefix == rule_kind and given[name] not in (None, ''):
+                variables[parameter] = name
+        messages = parameter_errors({p: str(given[v]) for p, v in variables.items()}, kind)
+        for message in messages:
+            parameter = message[len('parameter '):].split('=', 1)[0]
+            errors.append('%s: StorageClass %s' % (variables[parameter], message))
+    return errors
 
 
 def var_errors(rules, values):
@@ -125,6 +149,8 @@ def var_errors(rules, values):
     errors = []
     for name in sorted(rules):
         rule = rules[name]
+        if rule.partition(':')[0] in _PARAMETER_KINDS and rule.partition(':')[2]:
+            continue
         if rule not in _LIST_RULES + _SCALAR_RULES:
             raise AnsibleFilterError('var_errors: unknown rule %r for %s' % (rule, name))
         if rule in _LIST_RULES:
@@ -133,7 +159,7 @@ def var_errors(rules, values):
             error = _scalar_error(name, given[name], rule)
             if error:
                 errors.append(error)
-    return errors
+    return errors + sorted(_parameter_errors(rules, given))
 
 
 class FilterModule(object):

@@ -70,6 +70,18 @@ options:
       - For an existing volume, it must sit in one of them.
     type: list
     elements: str
+  options:
+    description:
+      - GlusterFS volume options set when the volume is created, each C(<name> <value>), for example
+        C(performance.quick-read off).
+      - Heketi's ssh executor runs them through a root shell on a storage node, so each must follow the rule the
+        collection's CSI driver applies to C(volumeoptions) (the collection README, "Security"):
+        the name C([a-z][a-z0-9._-]*) (at most 128 characters), the value 1-256 of C([A-Za-z0-9._:/@%+=-]). Any
+        other entry is refused before a request is sent.
+      - For an existing volume, each must be among the volume's options; Heketi cannot change them afterwards.
+    type: list
+    elements: str
+    version_added: 1.2.0
 extends_documentation_fragment:
   - glusterfs.heketi.heketi
   - glusterfs.heketi.attributes
@@ -171,6 +183,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     run_module,
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
+from ansible_collections.glusterfs.heketi.plugins.module_utils._storageclass_parameters import volume_option_entry_error
 
 DEFAULTS = {'durability': 'replicate', 'replica': 3, 'disperse_data': 4, 'disperse_redundancy': 2}
 
@@ -268,6 +281,14 @@ def validate(module):
     for i, cid in enumerate(p['clusters'] or []):
         if not cid or any(c not in '0123456789abcdefABCDEF' for c in cid):
             raise ModuleFailure('clusters[%d]: must be a Heketi cluster id (hexadecimal), got %r' % (i, cid))
+    for i, option in enumerate(p['options'] or []):
+        error = volume_option_entry_error(option)
+        if error:
+            raise ModuleFailure('options[%d]: %s' % (i, error))
+
+
+def requested_options(params):
+    return [' '.join(option.split()) for option in params['options'] or []]
 
 
 def run(module, client):
@@ -289,6 +310,8 @@ def run(module, client):
         body = {'name': name, 'size': p['size'], 'durability': requested_durability(p, True)}
         if p['clusters']:
             body['clusters'] = p['clusters']
+        if p['options']:
+            body['glustervolumeoptions'] = requested_options(p)
         result.update(changed=True, operation='create')
         if module.check_mode:
             result['volume'] = dict(body)
@@ -304,6 +327,11 @@ def run(module, client):
                                 'durability of a volume' % (name, describe_durability(existing.get('durability')),
                                                             describe_durability(wanted)),
                                 volume=existing)
+        have = [' '.join(str(o).split()) for o in existing.get('glustervolumeoptions') or []]
+        missing = [o for o in requested_options(p) if o not in have]
+        if missing:
+            raise ModuleFailure('options: volume %r exists without %s (it has %s); Heketi cannot change the options of a '
+                                'volume' % (name, ', '.join(missing), ', '.join(have) or 'none'), volume=existing)
         if p['clusters'] and existing.get('cluster') not in p['clusters']:
             raise ModuleFailure('clusters: volume %r exists in cluster %s, which is not in %s; Heketi cannot move a '
                                 'volume' % (name, existing.get('cluster'), p['clusters']), volume=existing)
@@ -338,6 +366,7 @@ def main():
         disperse_data=dict(type='int'),
         disperse_redundancy=dict(type='int'),
         clusters=dict(type='list', elements='str'),
+        options=dict(type='list', elements='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run, check=validate)

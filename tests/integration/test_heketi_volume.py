@@ -229,3 +229,28 @@ def test_server_error_text_is_reported(pool, run_module):
     assert res.get("failed") is True
     assert pool.url in res["msg"]
     assert volumes(pool) == {}
+
+
+@pytest.mark.parametrize("option", ["performance.cache-size $(id)", "user.x 1;reboot", "user.x `id`", "Bad.name on",
+                                    "justone", "user.x a b"])
+def test_options_that_would_reach_a_shell_are_refused_before_any_request(pool, run_module, option):
+    """Heketi's ssh executor runs volume options through a root shell: the module's rule is the CSI driver's."""
+    mark = pool.mark()
+    res = run_module("heketi_volume", dict(pool.auth(), name="vol1", size=1, options=["features.shard enable", option]))
+    assert res.get("failed") and res["msg"].startswith("options[1]: entry "), res
+    assert repr(option) in res["msg"]
+    assert pool.requests_since(mark) == [] and volumes(pool) == {}
+
+
+def test_options_are_set_on_create_and_compared_after(pool, run_module):
+    args = dict(pool.auth(), name="vol1", size=1, options=["performance.quick-read  off", "features.shard enable"])
+    res = run_module("heketi_volume", args)
+    assert not res.get("failed"), res
+    held = volumes(pool)["vol1"]
+    assert {"performance.quick-read off", "features.shard enable"} <= set(held["glustervolumeoptions"])
+    again = run_module("heketi_volume", args)
+    assert not again.get("failed") and again["changed"] is False, again
+    mark = pool.mark()
+    other = run_module("heketi_volume", dict(args, options=["performance.quick-read on"]))
+    assert other.get("failed") and "Heketi cannot change the options" in other["msg"], other
+    assert writes_since(pool, mark) == []

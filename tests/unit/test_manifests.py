@@ -240,3 +240,25 @@ def test_rerun_writes_nothing_and_removes_the_older_layout(rendered):
     fixed = _run(rendered.extra)
     assert _recap(fixed)["changed"] == 1, fixed.stdout[-4000:]
     assert stat.S_IMODE((out / "intree" / "manifests.yaml").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("provisioner,extra,variable", [
+    ("csi", {"storageclass_volumeoptions": "performance.cache-size $(id)"}, "storageclass_volumeoptions"),
+    ("csi", {"storageclass_volumeoptions": "performance.cache-size${IFS}1;id"}, "storageclass_volumeoptions"),
+    ("auto", {"storageclass_volumeoptions": "features.shard enable, user.x `id`"}, "storageclass_volumeoptions"),
+    ("auto", {"storageclass_volumenameprefix": "team_a"}, "storageclass_volumenameprefix"),
+    ("csi", {"storageclass_volumenameprefix": "a" * 41}, "storageclass_volumenameprefix"),
+])
+def test_parameters_the_driver_or_heketi_would_refuse_stop_the_role(tmp_path, provisioner, extra, variable):
+    """The role checks the variables that become StorageClass parameters by the driver's own contract
+    (tests/contracts/storageclass_parameters.json): volume options that would reach Heketi's root shell, and a
+    prefix the provisioner refuses, stop the play before anything is rendered, naming the variable."""
+    out = tmp_path / "artifacts"
+    proc = _run(dict({"storageclass_render_only": True, "storageclass_render_dir": str(out),
+                      "storageclass_heketi_admin_key": KEY, "storageclass_clusterid": CLUSTERID,
+                      "storageclass_heketi_url": "http://heketi.storage.example:8080",
+                      "storageclass_provisioner": provisioner, "storageclass_csi_image": "registry.example.test/heketi-csi:1",
+                      "ansible_python_interpreter": sys.executable}, **extra))
+    assert proc.returncode != 0
+    assert variable + ": StorageClass parameter" in proc.stdout, proc.stdout[-3000:]
+    assert not out.exists() or not any(out.rglob("*.yaml"))

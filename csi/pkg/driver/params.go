@@ -43,7 +43,20 @@ var (
 	hexID      = regexp.MustCompile(`^[a-fA-F0-9]{32}$`)
 	nameSafe   = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 	nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+
+	// A volume option reaches Heketi's `gluster volume set <volume> <name> <value>`, which Heketi's ssh
+	// executor runs unquoted through /bin/bash -c, as root, on a storage node. So both words are made of
+	// characters no shell treats specially: the name a lower-case GlusterFS option name, the value letters,
+	// digits and . _ : / @ % + = - (no whitespace, quotes, $, `, ;, &, |, <, >, (, ), {, }, [, ], *, ?, !, ~, #,
+	// \ or ,). The collection's Python rules (plugins/module_utils/_storageclass_parameters.py) are the same;
+	// tests/contracts/storageclass_parameters.json holds the cases both pass.
+	optionName  = regexp.MustCompile(`^[a-z][a-z0-9._-]{0,127}$`)
+	optionValue = regexp.MustCompile(`^[A-Za-z0-9._:/@%+=-]{1,256}$`)
 )
+
+// volumeOptionRule states the rule for error messages.
+const volumeOptionRule = "want comma-separated \"<name> <value>\" entries: the name [a-z][a-z0-9._-]* (at most 128 characters), " +
+	"the value 1-256 of [A-Za-z0-9._:/@%+=-] (Heketi's ssh executor runs the option through a root shell)"
 
 // createParams is a parsed, validated set of CreateVolume parameters.
 type createParams struct {
@@ -103,16 +116,11 @@ func parseParams(p map[string]string) (*createParams, error) {
 			}
 			out.prefix = v
 		case ParamVolumeOptions:
-			for _, opt := range strings.Split(v, ",") {
-				opt = strings.TrimSpace(opt)
-				if opt == "" {
-					continue
-				}
-				if len(strings.Fields(opt)) != 2 {
-					return nil, paramError(k, v, fmt.Sprintf("%q is not \"<option> <value>\"", opt))
-				}
-				out.options = append(out.options, strings.Join(strings.Fields(opt), " "))
+			opts, err := parseVolumeOptions(v)
+			if err != nil {
+				return nil, paramError(k, v, err.Error())
 			}
+			out.options = opts
 		case ParamGidMin:
 			gidMin = v
 		case ParamGidMax:
@@ -135,6 +143,24 @@ func parseParams(p map[string]string) (*createParams, error) {
 		if out.gidMin > out.gidMax {
 			return nil, paramError(ParamGidMin, gidMin, "greater than gidMax "+gidMax)
 		}
+	}
+	return out, nil
+}
+
+// parseVolumeOptions reads comma-separated "<name> <value>" entries (see optionName and optionValue);
+// the first bad entry is named in the error. Empty entries are skipped.
+func parseVolumeOptions(v string) ([]string, error) {
+	var out []string
+	for _, entry := range strings.Split(v, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		f := strings.Fields(entry)
+		if len(f) != 2 || !optionName.MatchString(f[0]) || !optionValue.MatchString(f[1]) {
+			return nil, fmt.Errorf("entry %q refused: %s", entry, volumeOptionRule)
+		}
+		out = append(out, f[0]+" "+f[1])
 	}
 	return out, nil
 }

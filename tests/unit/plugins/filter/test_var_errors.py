@@ -46,3 +46,19 @@ def test_every_offending_variable_is_named_in_name_order():
 def test_misuse_is_an_error(rules, values):
     with pytest.raises(AnsibleFilterError):
         var_errors(rules, values)
+
+
+def test_storageclass_parameter_rules_follow_the_drivers_contract():
+    rules = {"opts": "csi_parameter:volumeoptions", "prefix": "intree_parameter:volumenameprefix",
+             "low": "csi_parameter:gidMin", "high": "csi_parameter:gidMax", "unset": "csi_parameter:volumetype"}
+    errors = var_errors(rules, ["features.shard enable, user.x $(id)", "team_a", 5000, 4000, ""])
+    assert errors == [
+        "low: StorageClass parameter gidMin='5000': greater than gidMax 4000",
+        "opts: StorageClass parameter volumeoptions='features.shard enable, user.x $(id)': entry 'user.x $(id)' "
+        "refused: want comma-separated \"<name> <value>\" entries: the name [a-z][a-z0-9._-]* (at most 128 "
+        "characters), the value 1-256 of [A-Za-z0-9._:/@%+=-] (Heketi's ssh executor runs the option through a "
+        "root shell)",
+        "prefix: StorageClass parameter volumenameprefix='team_a': want 1-40 characters of [a-zA-Z0-9-] "
+        "(the in-tree provisioner joins the name's parts with '_')",
+    ]
+    assert var_errors({"opts": "csi_parameter:volumeoptions"}, ["features.shard enable"]) == []
