@@ -43,7 +43,7 @@ start_one() {
     (CSI_BUILD_GOFLAGS=-p=1 nice -n 10 "${cmd[@]}" >"$state/$name.log" 2>&1; echo $? >"$state/$name.rc") </dev/null &
   elif [[ "$name" == e2e ]]; then
     # After kube (whatever its outcome: a failed kube build leaves e2e to build what it can on its own).
-    ("$0" wait kube >/dev/null 2>&1; "${cmd[@]}" >"$state/$name.log" 2>&1; echo $? >"$state/$name.rc") </dev/null &
+    ("$0" wait kube >/dev/null 2>&1 || true; "${cmd[@]}" >"$state/$name.log" 2>&1; echo $? >"$state/$name.rc") </dev/null &
   else
     ("${cmd[@]}" >"$state/$name.log" 2>&1; echo $? >"$state/$name.rc") </dev/null &
   fi
