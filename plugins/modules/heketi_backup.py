@@ -26,7 +26,12 @@ author:
 options:
   dest:
     description:
-      - Folder holding the backups; created (mode 0700) when missing. Files are written with mode 0600.
+      - Folder holding the backups; created (mode 0700) when missing. Files are written with mode 0640 (the folder's
+        group may read them, for the backup timer's account of the heketi_maintenance role).
+      - Opened without following a link anywhere on its path. Refused before Heketi is asked for anything, naming
+        the folder and the check, are a symbolic link on the path, a folder on the path that belongs to an account
+        other than root or the one running the module (Heketi's own data folder, for example), and a folder
+        writable by every account.
     type: path
     required: true
   prefix:
@@ -67,7 +72,7 @@ EXAMPLES = r'''
   glusterfs.heketi.heketi_backup:
     url: http://127.0.0.1:8080
     key: "{{ heketi_admin_key }}"
-    dest: /var/lib/heketi/backups
+    dest: /var/lib/heketi-backups
     keep: 14
   register: backup
 
@@ -90,7 +95,7 @@ path:
   description: The newest backup (the one written, or the existing one holding the same bytes).
   returned: success, unless O(backup=false) and O(dest) holds no backup
   type: str
-  sample: /var/lib/heketi/backups/heketi-20261201T101500Z.db
+  sample: /var/lib/heketi-backups/heketi-20261201T101500Z.db
 sha256:
   description: SHA-256 of RV(path).
   returned: when RV(path) is returned
@@ -116,7 +121,6 @@ kept:
 '''
 
 import hashlib
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -127,11 +131,9 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_backup import (
     BackupError,
-    backups,
+    Folder,
+    MissingFolder,
     is_bolt,
-    rotate,
-    verify,
-    write,
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
@@ -155,41 +157,50 @@ def validate(module):
         raise ModuleFailure("user: Heketi gives its database to the admin user only, got %r" % p['user'])
 
 
+def open_dest(module):
+    """O(dest), checked before Heketi is asked for anything; None when it does not exist and is not to be made now
+    (check mode, or only verifying)."""
+    make = module.params['backup'] and not module.check_mode
+    try:
+        return Folder(module.params['dest'], create=make)
+    except BackupError as e:
+        if isinstance(e, MissingFolder) and not make:
+            return None
+        raise ModuleFailure('dest: %s' % e)
+
+
 def run(module):
     validate(module)
     p = module.params
-    dest = p['dest']
-    result = {'changed': False, 'written': False, 'removed': []}
-    if p['backup']:
-        data = fetch(HeketiClient.from_module(module))
-        digest = hashlib.sha256(data).hexdigest()
-        if not is_bolt(data):
-            raise BackupError('Heketi answered GET /backup/db with %d bytes that are not a bolt database' % len(data))
+    result = {'changed': False, 'written': False, 'removed': [], 'kept': []}
+    folder = open_dest(module)
+    try:
+        current = folder.backups(p['prefix']) if folder else []
+        if p['backup']:
+            data = fetch(HeketiClient.from_module(module))
+            if not is_bolt(data):
+                raise BackupError('Heketi answered GET /backup/db with %d bytes that are not a bolt database' % len(data))
+            digest = hashlib.sha256(data).hexdigest()
+            if module.check_mode:
+                same = bool(current) and folder.same(current[-1], digest)
+                result.update(written=not same, sha256=digest, size=len(data))
+                if same:
+                    result['path'] = current[-1]
+            else:
+                path, digest, skipped = folder.write(data, p['prefix'])
+                result.update(path=path, sha256=digest, size=len(data), written=not skipped)
+        elif current:
+            result.update(path=current[-1], sha256=folder.verify(current[-1]), size=folder.size(current[-1]))
         if module.check_mode:
-            existing = backups(dest, p['prefix'])
-            same = False
-            if existing:
-                try:
-                    same = verify(existing[-1]) == digest
-                except BackupError:
-                    same = False
-            result.update(written=not same, sha256=digest, size=len(data))
-            if same:
-                result['path'] = existing[-1]
-        else:
-            path, digest, skipped = write(dest, data, p['prefix'])
-            result.update(path=path, sha256=digest, size=len(data), written=not skipped)
-    else:
-        existing = backups(dest, p['prefix'])
-        if existing:
-            result.update(path=existing[-1], sha256=verify(existing[-1]), size=os.path.getsize(existing[-1]))
-    current = backups(dest, p['prefix'])
-    if module.check_mode:
-        count = len(current) + (1 if result['written'] else 0)
-        result['removed'] = current[:max(0, count - p['keep'])]
-    else:
-        result['removed'] = rotate(dest, p['keep'], p['prefix'])
-    result['kept'] = [b for b in backups(dest, p['prefix']) if b not in result['removed']]
+            count = len(current) + (1 if result['written'] else 0)
+            result['removed'] = current[:max(0, count - p['keep'])]
+        elif folder:
+            result['removed'] = folder.rotate(p['keep'], p['prefix'])
+        if folder:
+            result['kept'] = [b for b in folder.backups(p['prefix']) if b not in result['removed']]
+    finally:
+        if folder:
+            folder.close()
     result['changed'] = bool(result['written'] or result['removed'])
     return result
 

@@ -193,7 +193,7 @@ def test_backup_change_restore(lab):
     assert len(files) == 1
     recorded = (files[0].parent / (files[0].name + ".sha256")).read_text().split()[0]
     assert hashlib.sha256(files[0].read_bytes()).hexdigest() == recorded
-    assert dexec(1, "cd /var/lib/heketi/backups && sha256sum -c --quiet *.sha256").returncode == 0
+    assert dexec(1, "cd /var/lib/heketi-backups && sha256sum -c --quiet *.sha256").returncode == 0
     # The scheduled form: the timer's command (plain python3, no Ansible) reaches Heketi over its TLS port with the CA
     timer = play(inv, "playbooks/backup.yml", "-e", "heketi_maintenance_backup_local_dir=%s" % local,
                  "-e", "heketi_maintenance_backup_timer=true")
@@ -201,7 +201,7 @@ def test_backup_change_restore(lab):
     assert dexec(1, "systemctl is-enabled heketi-backup.timer").stdout.strip() == "enabled"
     ran = dexec(1, "systemctl start heketi-backup.service && journalctl -u heketi-backup.service -o cat", check=False)
     assert ran.returncode == 0 and "(unchanged)" in ran.stdout, ran.stdout + ran.stderr
-    assert "https://127.0.0.1:8080" in dexec(1, "cat /etc/heketi/backup.json").stdout
+    assert "https://127.0.0.1:8080" in dexec(1, "cat /etc/heketi-backup/backup.json").stdout
     saved = topology()
 
     node3 = nodes_by_name(saved)["node3"]["id"]
@@ -296,7 +296,7 @@ def test_upgrade_refuses_while_an_operation_is_in_flight_then_upgrades(lab):
 def test_drill_heketi_killed_during_backup(lab):
     inv, local = lab / "inv", lab / "backups"
     before = {p.name: p.read_bytes() for p in local.iterdir()}
-    host_before = dexec(1, "cd /var/lib/heketi/backups && sha256sum *").stdout
+    host_before = dexec(1, "cd /var/lib/heketi-backups && sha256sum *").stdout
     heketi("cluster", "create")  # so that the next backup differs from the last one
     outcomes = []
 
@@ -322,10 +322,10 @@ def test_drill_heketi_killed_during_backup(lab):
     # every earlier backup is still there, byte for byte, on the controller and on the Heketi host
     for name, data in before.items():
         assert (local / name).read_bytes() == data, name
-    assert dexec(1, "cd /var/lib/heketi/backups && sha256sum -c --quiet *.sha256").returncode == 0
+    assert dexec(1, "cd /var/lib/heketi-backups && sha256sum -c --quiet *.sha256").returncode == 0
     for line in host_before.splitlines():
-        assert line in dexec(1, "cd /var/lib/heketi/backups && sha256sum *").stdout
-    assert not list(local.glob(".*.tmp")) and not dexec(1, "ls -a /var/lib/heketi/backups | grep tmp",
+        assert line in dexec(1, "cd /var/lib/heketi-backups && sha256sum *").stdout
+    assert not list(local.glob(".*.tmp")) and not dexec(1, "ls -a /var/lib/heketi-backups | grep tmp",
                                                         check=False).stdout
     wait_for("Heketi back (systemd restarts it)", lambda: dexec(
         1, "set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli cluster list", check=False).returncode == 0, 60)

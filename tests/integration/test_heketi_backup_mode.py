@@ -37,7 +37,7 @@ def test_backup_written_checksummed_idempotent_rotated(pool, run_module, tmp_pat
     assert first["written"] is True and first["changed"] is True
     data = open(first["path"], "rb").read()
     assert hashlib.sha256(data).hexdigest() == first["sha256"]
-    assert stat.S_IMODE(os.stat(first["path"]).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(first["path"]).st_mode) == 0o640
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o700
     check = subprocess.run(["sha256sum", "-c", os.path.basename(first["path"]) + ".sha256"], cwd=dest,
                            capture_output=True, text=True, check=False)
@@ -144,3 +144,94 @@ def test_timer_command_backs_up_without_ansible(pool, tmp_path):
                           text=True, check=False)
     assert dead.returncode == 1 and "earlier backups are untouched" in dead.stderr
     assert len(files(tmp_path / "t")) == 2
+
+
+def _foreign(path, uid=65534):
+    os.chown(path, uid, uid)
+
+
+def test_backup_refuses_a_folder_another_account_can_redirect(pool, run_module, tmp_path):
+    """The security review's finding: root wrote backups into a folder inside Heketi's own data folder and followed
+    links, so the heketi account could make root write where it chose (here a stand-in for /etc/cron.d). Every
+    refusal names dest, the folder and the check, and writes nothing anywhere."""
+    cron = tmp_path / "cron.d"
+    cron.mkdir()
+    data_dir = tmp_path / "heketi-data"  # Heketi's data folder, owned by Heketi's account
+    data_dir.mkdir()
+    (data_dir / "backups").symlink_to(cron)
+    _foreign(data_dir)
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(data_dir / "backups")))
+    assert res.get("failed") and res["msg"].startswith("dest: %s: refused: " % (data_dir / "backups")), res
+    assert files(cron) == []
+
+    # the same link in a folder of root's: still refused, as a link
+    (tmp_path / "root-owned").mkdir()
+    (tmp_path / "root-owned" / "backups").symlink_to(cron)
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(tmp_path / "root-owned" / "backups")))
+    assert res.get("failed") and "is a symbolic link" in res["msg"], res
+    assert files(cron) == []
+
+    # a real folder inside Heketi's data folder: refused, naming its owner
+    os.unlink(data_dir / "backups")
+    (data_dir / "real").mkdir()
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(data_dir / "real")))
+    assert res.get("failed") and "%s belongs to nobody (uid 65534)" % data_dir in res["msg"], res
+    assert files(data_dir / "real") == []
+    # and in check mode the same refusal, before any request
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(data_dir / "real" / "new")), check=True)
+    assert res.get("failed") and "belongs to nobody" in res["msg"], res
+
+    # a folder everyone may write to
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(open_dir)))
+    assert res.get("failed") and "writable by every account" in res["msg"], res
+
+
+def test_backup_never_follows_a_link_planted_in_the_folder(pool, run_module, tmp_path):
+    """An account that may write in the backup folder (the timer's group) plants links: the newest backup replaced by
+    a link to a file root can read, a checksum file pointing elsewhere. The module neither reads through them
+    (a new backup is written) nor removes their targets when it rotates them out."""
+    dest = tmp_path / "b"
+    first = run_module("heketi_backup", dict(pool.auth(), dest=str(dest)))
+    secret = tmp_path / "secret"
+    secret.write_bytes(open(first["path"], "rb").read())  # a root-only file an attacker would like copied
+    os.unlink(first["path"])
+    os.symlink(secret, first["path"])
+    pool.call("POST", "/clusters", {"file": True, "block": True})
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(dest), keep=1))
+    assert not res.get("failed") and res["written"] is True, res
+    assert res["removed"] == [first["path"]]
+    assert secret.exists() and not os.path.lexists(first["path"])
+    verify = run_module("heketi_backup", {"dest": str(dest), "backup": False})
+    assert verify["path"] == res["path"] and verify["sha256"] == res["sha256"]
+
+
+def test_timer_command_runs_on_the_python_of_el7_and_el8(pool, tmp_path):
+    """EL 7 (python3 package) and EL 8 (platform-python) have Python 3.6: the timer's command runs there."""
+    import glob
+    import json
+    pythons = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.6.*/bin/python3.6")))
+    if not pythons:
+        pytest.skip("no Python 3.6 interpreter on this machine (pyenv's 3.6 of the test machines)")
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "plugins", "module_utils", "_heketi_backup.py")
+    conf = tmp_path / "backup.json"
+    conf.write_text(json.dumps({"url": pool.url, "key": pool.admin_key, "dest": str(tmp_path / "t"), "keep": 2}))
+    run = subprocess.run([pythons[-1], script, "--config", str(conf), "--json"], env={"PATH": os.environ["PATH"]},
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["written"] is True and files(tmp_path / "t") == [os.path.basename(out["path"]),
+                                                                os.path.basename(out["path"]) + ".sha256"]
+
+
+def test_backup_to_an_unusable_dest_names_it_and_the_check(pool, run_module, tmp_path):
+    """Issue 21, item 6: a bad destination gave a bare [Errno ...]."""
+    (tmp_path / "file").write_text("")
+    res = run_module("heketi_backup", dict(pool.auth(), dest=str(tmp_path / "file" / "backups")))
+    assert res.get("failed") and res["msg"] == "dest: %s: refused: %s is not a folder" % (
+        tmp_path / "file" / "backups", tmp_path / "file"), res
+    # nothing to verify in a folder that does not exist: no failure, nothing made
+    res = run_module("heketi_backup", {"dest": str(tmp_path / "missing"), "backup": False})
+    assert not res.get("failed") and res["kept"] == [] and not (tmp_path / "missing").exists(), res
