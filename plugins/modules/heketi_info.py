@@ -37,6 +37,19 @@ options:
       - Read Heketi's database consistency report (C(GET /db/check)) into RV(db_check).
     type: bool
     default: true
+  include_pending_operations:
+    description:
+      - Read every pending operation Heketi records, with its kind, status and age, into RV(pending_operations)
+        (from C(GET /db/dump), which holds the whole database; off by default for that reason).
+    type: bool
+    default: false
+  include_examine:
+    description:
+      - Ask Heketi to compare its database with what glusterd and LVM report on every node
+        (C(GET /internal/state/examine/gluster), what C(heketi-cli server state examine gluster) calls) and return
+        the result in RV(examine). Heketi runs C(gluster volume info) and the LVM reports on each node for it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - glusterfs.heketi.heketi
   - glusterfs.heketi.attributes
@@ -222,6 +235,26 @@ db_check:
   returned: when O(include_db_check=true)
   type: dict
   sample: {"totalinconsistencies": 0, "nodes": {"total": 4, "ok": 4, "notok": 0, "pending": 0, "inconsistencies": null}}
+pending_operations:
+  description:
+    - The operations Heketi records as pending, oldest first. C(kind) is Heketi's name of the operation
+      (V(create-volume), V(delete-volume), V(expand-volume), V(create-block-volume), V(delete-block-volume),
+      V(remove-device), V(clone-volume), V(unknown)); C(status) V(new) (running, or not yet started), V(stale) (left by
+      a restart of Heketi) or V(failed); C(timestamp) the Unix time it was recorded; C(age) seconds since then.
+  returned: when O(include_pending_operations=true)
+  type: list
+  elements: dict
+  sample: [{"id": "55a780dead861ff1f52609b4c9ec0e93", "kind": "create-volume", "status": "stale",
+            "timestamp": 1796672444, "age": 3600, "changes": 4}]
+examine:
+  description:
+    - Heketi's comparison of its database with GlusterFS. C(report) holds Heketi's own lines; C(gluster_volumes) the
+      volume names glusterd reports per cluster (a dict of cluster id to names); C(heketi_volumes) the names Heketi holds
+      per cluster, without those of pending operations; C(unreachable_clusters) clusters with nodes from which Heketi could fetch nothing.
+  returned: when O(include_examine=true)
+  type: dict
+  sample: {"report": ["heketi volume list matches with volume list of all nodes"], "gluster_volumes": {},
+           "heketi_volumes": {}, "unreachable_clusters": []}
 summary:
   description: Counts and total sizes (KiB) over all devices.
   returned: success
@@ -235,6 +268,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
     HEKETI_ARGUMENT_SPEC,
     run_module,
 )
+from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_operations import pending_operations
 
 
 def collect(client, include_volumes=True):
@@ -286,6 +320,35 @@ def collect(client, include_volumes=True):
                 topology=topology, summary=summary)
 
 
+def examine_summary(answer):
+    """Heketi's examine answer reduced to its report and the volume names on each side, per cluster."""
+    answer = answer or {}
+    heketidb = answer.get('heketidb') or {}
+    heketi_volumes = {}
+    for entry in (heketidb.get('volumeentries') or {}).values():
+        if (entry.get('Pending') or {}).get('Id'):
+            continue  # part of a pending operation (reported as such): GlusterFS may not have it yet
+        info = entry.get('Info') or {}
+        heketi_volumes.setdefault(info.get('cluster'), []).append(info.get('name'))
+    gluster_volumes, unreachable = {}, []
+    nodes_of = {cid: (c.get('Info') or {}).get('nodes') or [] for cid, c in (heketidb.get('clusterentries') or {}).items()}
+    for cluster in answer.get('clusters') or []:
+        cid = cluster.get('ClusterHeketiID')
+        names = set()
+        data = cluster.get('NodesData') or []
+        for node in data:
+            volumes = ((node.get('VolumeInfo') or {}).get('Volumes') or {}).get('VolumeList') or []
+            names.update(v.get('VolumeName') for v in volumes)
+        if not data and nodes_of.get(cid):
+            unreachable.append(cid)
+        gluster_volumes[cid] = sorted(n for n in names if n)
+    for cid, nodes in nodes_of.items():
+        if nodes and cid not in gluster_volumes and cid not in unreachable:
+            unreachable.append(cid)
+    return {'report': answer.get('report') or [], 'gluster_volumes': gluster_volumes,
+            'heketi_volumes': {k: sorted(v) for k, v in heketi_volumes.items()}, 'unreachable_clusters': unreachable}
+
+
 def run(module, client):
     result = collect(client, include_volumes=module.params['include_volumes'])
     if module.params['include_operations']:
@@ -293,6 +356,10 @@ def run(module, client):
         result['admin_state'] = (client.get('/admin') or {}).get('state')
     if module.params['include_db_check']:
         result['db_check'] = client.get('/db/check') or {}
+    if module.params['include_pending_operations']:
+        result['pending_operations'] = pending_operations(client.get('/db/dump'))
+    if module.params['include_examine']:
+        result['examine'] = examine_summary(client.get('/internal/state/examine/gluster'))
     return dict(result, changed=False)
 
 
@@ -300,7 +367,9 @@ def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
     argument_spec.update(include_volumes=dict(type='bool', default=True),
                          include_operations=dict(type='bool', default=True),
-                         include_db_check=dict(type='bool', default=True))
+                         include_db_check=dict(type='bool', default=True),
+                         include_pending_operations=dict(type='bool', default=False),
+                         include_examine=dict(type='bool', default=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, run)
 

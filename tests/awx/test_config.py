@@ -130,12 +130,13 @@ def test_the_workflow_chains_the_stages_in_order(data):
     assert len(chain) == len(nodes), "workflow nodes outside the chain"
 
 
-DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore", "uninstall")
+DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore", "uninstall", "check",
+                  "cleanup_operations")
 # Survey answers no role reads: the confirmation a destructive day-2 template asks for before it runs.
 SURVEY_ONLY = {"heketi_awx_confirm"}
 
 
-DESTRUCTIVE = ("replace_device", "remove_node", "restore", "uninstall")
+DESTRUCTIVE = ("replace_device", "remove_node", "restore", "uninstall", "cleanup_operations")
 
 
 def _day2_templates(data):
