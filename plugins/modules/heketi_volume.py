@@ -75,8 +75,8 @@ options:
       - GlusterFS volume options set when the volume is created, each C(<name> <value>), for example
         C(performance.quick-read off).
       - Heketi's ssh executor runs them through a root shell on a storage node, so each must follow the rule the
-        collection's CSI driver applies to C(volumeoptions) (the collection README, "Security"):
-        the name C([a-z][a-z0-9._-]*) (at most 128 characters), the value 1-256 of C([A-Za-z0-9._:/@%+=-]). Any
+        collection's CSI driver applies to C(volumeoptions) (the collection README, section Security). The name
+        is C([a-z][a-z0-9._-]*) (at most 128 characters), the value 1-256 of C([A-Za-z0-9._:/@%+=-]). Any
         other entry is refused before a request is sent.
       - For an existing volume, each must be among the volume's options; Heketi cannot change them afterwards.
     type: list
