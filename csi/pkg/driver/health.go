@@ -8,9 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+
+	"github.com/glusterfs-heketi/heketi-csi/pkg/heketi"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -65,14 +68,29 @@ func (d *Driver) Healthy(ctx context.Context) error {
 	return nil
 }
 
+// serveHealthz answers /healthz; with ?heketi=1 it adds a line per Heketi server the driver has talked to
+// (GET /hello, no credentials), which never changes the status: Heketi is the tenants', not the driver's.
 func (d *Driver) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := d.Healthy(r.Context()); err != nil {
+	err := d.Healthy(r.Context())
+	if err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, err)
+	} else {
+		fmt.Fprintln(w, "ok")
+	}
+	if r.URL.Query().Get("heketi") == "" {
 		return
 	}
-	fmt.Fprintln(w, "ok")
+	for _, u := range d.heketiURLs() {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		if err := d.helloClient(u).Hello(ctx); err != nil {
+			fmt.Fprintf(w, "heketi %s: unreachable: %v\n", u, err)
+		} else {
+			fmt.Fprintf(w, "heketi %s: reachable\n", u)
+		}
+		cancel()
+	}
 }
 
 // startHTTP serves /healthz on cfg.HealthAddress and /metrics on cfg.MetricsAddress (one server when both are
@@ -117,3 +135,18 @@ func selfConn(endpoint string) (*grpc.ClientConn, error) {
 	}
 	return grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
+
+// heketiURLs lists the Heketi servers the driver has talked to, sorted.
+func (d *Driver) heketiURLs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	urls := make([]string, 0, len(d.indexes))
+	for u := range d.indexes {
+		urls = append(urls, u)
+	}
+	sort.Strings(urls)
+	return urls
+}
+
+// helloClient is a client without credentials for GET /hello of url.
+func (d *Driver) helloClient(url string) *heketi.Client { return heketi.New(url, "", nil) }
