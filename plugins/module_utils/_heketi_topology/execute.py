@@ -127,6 +127,9 @@ class _Runner(object):
                         self.lost = e
                 if not _not_sent(e):
                     status = 'unknown'
+            if e.accepted:
+                # Heketi accepted the write and following it failed: it may have made the change.
+                status = 'unknown'
             action['status'] = status
             action['error'] = e.message
             with self.lock:

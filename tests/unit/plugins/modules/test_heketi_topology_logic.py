@@ -412,3 +412,21 @@ def test_execute_keeps_within_max_inflight_and_adds_nodes_in_order():
         node_id = "n%031x" % (node_call + 1)
         devs = [k for k, c in enumerate(client.calls) if c[1] == "/devices" and c[2]["node"] == node_id]
         assert len(devs) == 2 and all(k > node_call for k in devs)
+
+
+@pytest.mark.parametrize("where,field,value", [
+    ("node", "hostnames", "node1.example.test"),
+    ("devices", None, "/dev/sdf"),
+])
+def test_the_hint_for_a_string_where_a_list_belongs_is_json(where, field, value):
+    """The hint is meant to be pasted into topology.json: valid JSON, not Python's repr (['a'])."""
+    t = seed()
+    if where == "node":
+        N(t, 0)["node"]["hostnames"]["manage"] = value
+    else:
+        N(t, 0)["devices"] = value
+    with pytest.raises(TopologyError) as err:
+        validate_topology(t)
+    [hint] = [e.split("(write ", 1)[1].rstrip(")") for e in err.value.errors if "(write " in e]
+    hint = hint.replace("a list, for example ", "")
+    assert json.loads(hint) == [value]
