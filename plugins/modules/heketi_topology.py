@@ -42,11 +42,17 @@ description:
     topology are set to the listed value, other tags are kept) and cluster flags set when the topology states them.
     A zone or hostname that differs on an existing node cannot be changed through the API; it is returned in
     RV(drift) and warned about, without failing. Nothing is ever removed.
-  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes whose hostnames differ
-    only in case, are reported in RV(drift) and warned about, with their ids, on every run, whoever created them.
-  - B(Concurrent runs.) Runs against one O(url) on one host are serialized by an exclusive lock file in that host's
-    temporary directory, held from the read of Heketi's topology to the last write (check mode takes none). Runs
-    on two hosts (two AWX execution nodes) or through two URLs of one server are not serialized; what they
+  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes with one hostname
+    (in one cluster or in two), are reported in RV(drift) and warned about, with their ids, on every run, whoever
+    created them. When such duplicate nodes make the topology impossible to match, the module stops before any
+    write, naming them and the fix (remove the copy that holds no bricks), not advising to change the file.
+  - B(Concurrent runs.) Every run on one host is serialized by an exclusive lock file,
+    C(/run/lock/glusterfs-heketi-topology.lock) (the temporary folder where C(/run/lock) cannot be written),
+    held from the read of Heketi's topology to the last write (check mode takes none), whatever the URL's
+    spelling and the run's temporary folder. The C(glusterfs.heketi.topology) role runs the module on the Heketi
+    host, so every load it makes, from any controller or AWX execution node, takes that one lock. Runs of the
+    module on two other hosts are not serialized (for example with EL 7 or 8 Heketi hosts, where the role runs
+    the module on the controller: the collection's AWX job templates do not run simultaneously); what they
     duplicate is reported as above.
   - The plan is one list of actions (RV(actions)); check mode predicts from it, execution performs it.
   - Nodes are added one after another. Devices are added concurrently across nodes (the devices of one node one
@@ -395,7 +401,7 @@ def run(module, client):
         return load(module, client, spec)
     # Serialize the loads against one server on this host: two plans made from the same read would
     # add the same devices twice.
-    with ServerLock(client.url, timeout=module.params['timeout']):
+    with ServerLock(timeout=module.params['timeout']):
         return load(module, client, spec)
 
 

@@ -419,3 +419,32 @@ def test_server_killed_mid_load_then_rerun_converges_without_duplicates(heketi_s
     assert len(counts) == 100 and all(n == 1 for n in counts.values())
     assert len(heketi_server.state()["clusters"]) == 1
     assert run_module(MODULE, args(heketi_server, topology=topo))["changed"] is False
+
+
+@pytest.mark.parametrize("trial", [1, 2])
+def test_two_loads_with_their_own_temporary_folders_and_url_spellings_are_serialized(make_heketi_server, run_module,
+                                                                                   tmp_path, trial):
+    """Two AWX execution nodes (each its own TMPDIR) load the same topology at once through two spellings of one
+    URL: the lock (one per host, in /run/lock) makes the second wait and find everything there. Keyed by URL in
+    the temporary folder, 4 of 18 such trials left duplicates in Heketi."""
+    server = make_heketi_server(name="race%d" % trial)
+    topo = big_topology(12, 4, prefix="race%d" % trial)
+    spellings = [server.url, server.url.replace("127.0.0.1", "localhost")]
+    assert spellings[0] != spellings[1]
+    results = {}
+
+    def load(i):
+        folder = tmp_path / ("tmp%d" % i)
+        folder.mkdir()
+        results[i] = run_module(MODULE, args(server, url=spellings[i], topology=topo), env={"TMPDIR": str(folder)})
+
+    workers = [threading.Thread(target=load, args=(i,)) for i in (0, 1)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(300)
+    assert all(results[i].rc == 0 for i in (0, 1)), [results[i].get("msg") for i in (0, 1)]
+    assert sorted(results[i]["changed"] for i in (0, 1)) == [False, True]
+    assert len(server.state()["clusters"]) == 1
+    counts = device_names(server)
+    assert len(counts) == 48 and all(n == 1 for n in counts.values())
