@@ -14,6 +14,7 @@ mounts the volume: the node service is proven by test_csi_mount.py.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -186,3 +187,37 @@ def test_a_retried_create_never_makes_a_second_volume(lab):
     pv = api(kube, "GET", "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
     assert pv["spec"]["csi"]["volumeHandle"] == named[0]["id"]
     assert len(heketi_volumes(server)) == 1
+
+
+def test_a_wrong_key_never_leaves_the_controller_dead(lab):
+    """Issue 20, item 7: a Secret with a wrong key, a claim, csi-provisioner restarted, the Secret fixed: the claim
+    is Bound, and the driver was never touched. Before the fix Probe reused the last key a request carried, so the
+    restarted csi-provisioner exited at start-up (Probe failed) until the driver itself restarted."""
+    kube, server, driver, procs = lab
+    path = "/api/v1/namespaces/%s/secrets/heketi-csi" % NS
+
+    def set_key(encoded: str) -> None:
+        secret = api(kube, "GET", path)
+        secret["data"]["key"] = encoded
+        api(kube, "PUT", path, secret)
+
+    good = api(kube, "GET", path)["data"]["key"]
+    set_key(base64.b64encode(b"not-the-key").decode())
+    name = "badkey-" + uuid.uuid4().hex[:6]
+    make_claim(kube, name)
+    wait_for("CreateVolume refused with the wrong key",
+             lambda: "CreateVolume: rpc error: code = Unauthenticated" in driver.log_text(), 60, procs)
+    provisioner = next(p for p in procs if p.name == "csi-provisioner")
+    provisioner.stop()
+    started = len(provisioner.log_text())
+    provisioner.start()
+    # The restarted sidecar probes the driver first (it exits when Probe fails), then takes the lease.
+    wait_for("the restarted csi-provisioner past its Probe",
+             lambda: "successfully acquired lease" in provisioner.log_text()[started:].lower(), 60, procs)
+    pid = driver.proc.pid
+    set_key(good)
+    pvc = bound(kube, name, procs)
+    assert driver.proc.pid == pid and driver.proc.poll() is None
+    vols = heketi_volumes(server)
+    assert [v["id"] for v in vols] == [api(kube, "GET", "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
+                                       ["spec"]["csi"]["volumeHandle"]]

@@ -1,7 +1,12 @@
 // Command heketi-csi is the CSI driver for GlusterFS volumes managed by Heketi.
 //
 //	heketi-csi --mode controller --endpoint unix:///csi/csi.sock [--resturl http://heketi:8080]
-//	heketi-csi --mode node --endpoint unix:///csi/csi.sock --nodeid $(NODE_NAME)
+//	heketi-csi --mode node --endpoint unix:///csi/csi.sock --nodeid $(NODE_NAME) \
+//	  --registration-dir /registration \
+//	  --kubelet-registration-path /var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock
+//
+// --health-address HOST:PORT serves GET /healthz, --metrics-address HOST:PORT GET /metrics (both off when
+// empty; one server when both name the same address).
 //
 // The Heketi key is never a flag or an environment variable: it comes in the CSI secrets of each
 // request (the Secret the StorageClass names).
@@ -30,6 +35,12 @@ func main() {
 		restUser  = flag.String("restuser", "admin", "Heketi user used when neither the StorageClass nor the secret names one")
 		opTimeout = flag.Duration("operation-timeout", 10*time.Minute, "upper bound of one Heketi operation")
 		version   = flag.Bool("version", false, "print the version and exit")
+		regDir    = flag.String("registration-dir", "", "node mode: the kubelet's plugin registration folder as mounted in the container "+
+			"(e.g. /registration from /var/lib/kubelet/plugins_registry); the driver serves <dir>/<drivername>-reg.sock there. Empty: no registration")
+		regPath = flag.String("kubelet-registration-path", "", "node mode: the CSI socket's path as the kubelet sees it "+
+			"(e.g. /var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock; default: the endpoint's path)")
+		healthAddr  = flag.String("health-address", "", "HOST:PORT serving GET /healthz (empty: off)")
+		metricsAddr = flag.String("metrics-address", "", "HOST:PORT serving the Prometheus metrics at GET /metrics (empty: off)")
 	)
 	flag.Parse()
 	if *version {
@@ -46,6 +57,8 @@ func main() {
 	d, err := driver.New(driver.Config{
 		Name: *name, Mode: driver.Mode(*mode), NodeID: *nodeID,
 		RestURL: *restURL, RestUser: *restUser, OpTimeout: *opTimeout,
+		RegistrationDir: *regDir, KubeletRegistrationPath: *regPath,
+		HealthAddress: *healthAddr, MetricsAddress: *metricsAddr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "heketi-csi:", err)

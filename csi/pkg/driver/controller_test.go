@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,30 +388,48 @@ func TestGidsComeFromTheRange(t *testing.T) {
 	}
 }
 
-func TestProbeChecksHeketiAndTheKey(t *testing.T) {
-	d, err := New(Config{Name: "x", Mode: ModeController, RestURL: srv.URL})
+// Issue 20, item 7: one create with a wrong key left Probe failing (it reused the last key a request carried),
+// and a csi-provisioner that restarted then exited at start-up until the driver restarted. Probe answers for the
+// driver alone; /healthz?heketi=1 reports each Heketi the driver talked to, without failing the probe.
+func TestProbeNeverDependsOnATenantsKey(t *testing.T) {
+	addr := freeAddr(t)
+	d, err := New(Config{Name: "x", Mode: ModeController, OpTimeout: time.Minute, HealthAddress: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
+	endpoint := serving(t, d)
+	conn := dial(t, endpoint)
+	ident, ctl := csi.NewIdentityClient(conn), csi.NewControllerClient(conn)
 	ctx := context.Background()
-	if r, err := d.Probe(ctx, &csi.ProbeRequest{}); err != nil || !r.Ready.GetValue() {
-		t.Fatalf("probe before any request: %v %v", r, err)
+	ready := func(when string) {
+		t.Helper()
+		if r, err := ident.Probe(ctx, &csi.ProbeRequest{}); err != nil || !r.GetReady().GetValue() {
+			t.Fatalf("Probe %s: %v %v", when, r, err)
+		}
+		if code, body := get(t, "http://"+addr+"/healthz"); code != http.StatusOK {
+			t.Fatalf("/healthz %s: %d %q", when, code, body)
+		}
 	}
-	// A request with a wrong key: Probe now checks that key and says Heketi refuses it.
+	ready("before any request")
 	bad := createReq("pvc-probe", giB, nil)
 	bad.Secrets = map[string]string{"key": "wrong", "resturl": srv.URL}
-	_, _ = d.CreateVolume(ctx, bad)
-	_, err = d.Probe(ctx, &csi.ProbeRequest{})
-	wantCode(t, err, codes.FailedPrecondition, "GET /clusters", "401")
-	if _, err := d.CreateVolume(ctx, createReq("pvc-probe", giB, nil)); err != nil {
+	_, err = ctl.CreateVolume(ctx, bad)
+	wantCode(t, err, codes.Unauthenticated, "401")
+	ready("after a create with a wrong key")
+	gone := createReq("pvc-probe", giB, nil)
+	gone.Secrets = map[string]string{"key": "k", "resturl": "http://127.0.0.1:1"}
+	_, err = ctl.CreateVolume(ctx, gone)
+	wantCode(t, err, codes.Unavailable, "GET /volumes")
+	ready("after a create against an unreachable Heketi")
+	code, body := get(t, "http://"+addr+"/healthz?heketi=1")
+	if code != http.StatusOK || !strings.Contains(body, "heketi "+srv.URL+": reachable") ||
+		!strings.Contains(body, "heketi http://127.0.0.1:1: unreachable") {
+		t.Fatalf("/healthz?heketi=1: %d %q", code, body)
+	}
+	if _, err := ctl.CreateVolume(ctx, createReq("pvc-probe", giB, nil)); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := d.Probe(ctx, &csi.ProbeRequest{}); err != nil || !r.Ready.GetValue() {
-		t.Fatalf("probe with the right key: %v %v", r, err)
-	}
-	gone, _ := New(Config{Name: "x", Mode: ModeController, RestURL: "http://127.0.0.1:1"})
-	_, err = gone.Probe(ctx, &csi.ProbeRequest{})
-	wantCode(t, err, codes.FailedPrecondition, "GET /hello")
+	ready("after a create with the right key")
 }
 
 // The services answer over a real gRPC unix socket, as the sidecars reach them.

@@ -46,6 +46,15 @@ type Config struct {
 	// operation still running (Aborted) or finished (the same volume), never a second one.
 	OpTimeout time.Duration
 	Mounter   Mounter
+
+	// RegistrationDir is where the kubelet's plugin watcher looks for registration sockets (node mode; empty:
+	// no registration, e.g. when node-driver-registrar runs beside the driver). KubeletRegistrationPath is the
+	// CSI socket's path as the kubelet sees it (default: the endpoint's path).
+	RegistrationDir         string
+	KubeletRegistrationPath string
+	// HealthAddress serves GET /healthz, MetricsAddress GET /metrics (HOST:PORT; empty: off).
+	HealthAddress  string
+	MetricsAddress string
 }
 
 // Driver is the CSI plugin.
@@ -60,6 +69,10 @@ type Driver struct {
 	inflight map[string]*operation    // by Heketi volume name (create) or id (delete, expand)
 	indexes  map[string]*volumeIndex  // by Heketi URL
 	lastCred map[string]heketiCredent // by Heketi URL: the last credentials a request carried
+
+	metrics *Metrics
+	reg     *Registrar       // nil without registration
+	self    *grpc.ClientConn // to the driver's own gRPC server, for the health check
 }
 
 type heketiCredent struct {
@@ -91,6 +104,9 @@ func New(cfg Config) (*Driver, error) {
 	default:
 		return nil, fmt.Errorf("mode %q: want controller or node", cfg.Mode)
 	}
+	if cfg.RegistrationDir != "" && cfg.Mode != ModeNode {
+		return nil, errors.New("--registration-dir: only the node plugin registers with the kubelet")
+	}
 	if cfg.RestUser == "" {
 		cfg.RestUser = "admin"
 	}
@@ -102,16 +118,45 @@ func New(cfg Config) (*Driver, error) {
 		inflight: map[string]*operation{},
 		indexes:  map[string]*volumeIndex{},
 		lastCred: map[string]heketiCredent{},
+		metrics:  newMetrics(),
 	}, nil
 }
 
-// Serve listens on endpoint (unix:///path or tcp://host:port) until ctx ends.
+// Metrics returns the driver's metrics.
+func (d *Driver) Metrics() *Metrics { return d.metrics }
+
+// Serve listens on endpoint (unix:///path or tcp://host:port) until ctx ends; with the configuration's
+// addresses it serves /healthz and /metrics, and with a registration folder it registers with the kubelet.
 func (d *Driver) Serve(ctx context.Context, endpoint string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if d.cfg.RegistrationDir != "" {
+		path := d.cfg.KubeletRegistrationPath
+		if path == "" {
+			if u, err := url.Parse(endpoint); err == nil && u.Scheme == "unix" {
+				path = u.Path
+			}
+		}
+		reg, err := NewRegistrar(d.cfg.Name, d.cfg.RegistrationDir, path)
+		if err != nil {
+			return err
+		}
+		d.reg = reg
+	}
 	lis, err := Listen(endpoint)
 	if err != nil {
 		return err
 	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(logCalls))
+	conn, err := selfConn(endpoint)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer conn.Close()
+	d.mu.Lock()
+	d.self = conn
+	d.mu.Unlock()
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(d.metrics.interceptor, logCalls))
 	csi.RegisterIdentityServer(srv, d)
 	switch d.cfg.Mode {
 	case ModeController:
@@ -119,12 +164,36 @@ func (d *Driver) Serve(ctx context.Context, endpoint string) error {
 	case ModeNode:
 		csi.RegisterNodeServer(srv, d)
 	}
-	go func() {
-		<-ctx.Done()
-		srv.GracefulStop()
-	}()
+	if err := d.startHTTP(ctx); err != nil {
+		lis.Close()
+		return err
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- srv.Serve(lis) }()
 	log.Printf("heketi-csi %s: %s mode, driver %s, listening on %s", Version, d.cfg.Mode, d.cfg.Name, endpoint)
-	return srv.Serve(lis)
+	regDone := make(chan struct{})
+	if d.reg != nil {
+		// After the gRPC server: the kubelet calls NodeGetInfo as soon as it has read the registration.
+		go func() {
+			defer close(regDone)
+			if err := d.reg.Run(ctx); err != nil {
+				errs <- err
+			}
+		}()
+	} else {
+		close(regDone)
+	}
+	select {
+	case <-ctx.Done():
+		<-regDone // the registration socket is gone first: the kubelet stops calling
+		srv.GracefulStop()
+		return nil
+	case err := <-errs:
+		cancel()
+		<-regDone
+		srv.Stop()
+		return err
+	}
 }
 
 // Listen opens a CSI endpoint; a stale unix socket file is removed first.

@@ -4,11 +4,7 @@ import (
 	"context"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
-
-	"github.com/glusterfs-heketi/heketi-csi/pkg/heketi"
 )
 
 // GetPluginInfo names the driver.
@@ -28,28 +24,11 @@ func (d *Driver) GetPluginCapabilities(context.Context, *csi.GetPluginCapabiliti
 	return &csi.GetPluginCapabilitiesResponse{Capabilities: caps}, nil
 }
 
-// Probe: in controller mode, Heketi must answer /hello at the configured URL and, once a request
-// has brought credentials, accept them (an authenticated GET /clusters). Probe itself carries
-// no secrets, and the driver has no key of its own. A node is always ready.
-func (d *Driver) Probe(ctx context.Context, _ *csi.ProbeRequest) (*csi.ProbeResponse, error) {
-	if d.cfg.Mode != ModeController {
-		return &csi.ProbeResponse{Ready: wrapperspb.Bool(true)}, nil
-	}
-	c := d.knownClient()
-	if c == nil {
-		if d.cfg.RestURL == "" {
-			return &csi.ProbeResponse{Ready: wrapperspb.Bool(true)}, nil
-		}
-		if err := heketi.New(d.cfg.RestURL, "", nil).Hello(ctx); err != nil {
-			return nil, status.Error(codes.FailedPrecondition, err.Error())
-		}
-		return &csi.ProbeResponse{Ready: wrapperspb.Bool(true)}, nil
-	}
-	if err := c.Hello(ctx); err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
-	}
-	if _, err := c.ClusterIDs(ctx); err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
-	}
+// Probe answers for the driver itself: a driver that serves is ready. It never calls Heketi: Probe carries no
+// secrets, Heketi's URL and keys are the tenants' (each request's Secret), and a readiness that hung on the last
+// key a request happened to bring left the controller dead after a single wrong key (a csi-provisioner that
+// restarted then exited on the failed Probe at every start). Heketi's reachability is reported separately:
+// GET /healthz?heketi=1 on the health address.
+func (d *Driver) Probe(context.Context, *csi.ProbeRequest) (*csi.ProbeResponse, error) {
 	return &csi.ProbeResponse{Ready: wrapperspb.Bool(true)}, nil
 }
