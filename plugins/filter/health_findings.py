@@ -123,9 +123,9 @@ def _heketi_findings(heketi, min_free, running_after):
         storage = dev.get('storage') or {}
         if storage.get('total') and _percent(storage.get('free') or 0, storage['total']) < min_free:
             free = storage.get('free') or 0
-            add(('device %s: %.0f%% free (%d of %d GiB)' % (
-                where, _percent(free, storage['total']), free // 1048576, storage['total'] // 1048576),
-                 'add a device (topology_devices, site.yml) or grow it (playbooks/grow_device.yml)'))
+            what = 'device %s: %.0f%% free (%d of %d GiB)' % (
+                where, _percent(free, storage['total']), free // 1048576, storage['total'] // 1048576)
+            add((what, 'add a device (topology_devices, site.yml) or grow it (playbooks/grow_device.yml)'))
     for cluster in heketi.get('clusters') or []:
         devices = [d for d in heketi.get('devices') or [] if d.get('cluster') == cluster['id']]
         total = sum((d.get('storage') or {}).get('total') or 0 for d in devices)
