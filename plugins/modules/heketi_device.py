@@ -44,8 +44,12 @@ options:
         Heketi cannot bring a removed device back online.
       - V(absent) removes the device as above and deletes it from Heketi, which runs C(vgremove) and C(pvremove) on the
         node unless O(force_forget) is set. The disk's data is not wiped.
+      - V(resynced) asks Heketi to read the size of the device's volume group again (C(GET /devices/{id}/resync), what
+        C(heketi-cli device resync) calls), after C(pvresize) on the node grew it; its state stays as it is. Refused
+        for a device Heketi does not know (never added). Changed when Heketi's size of the device changed; in check
+        mode reported as changed (the new size is known only once Heketi has read it).
     type: str
-    choices: [online, offline, removed, absent]
+    choices: [online, offline, removed, absent, resynced]
     default: online
   force_forget:
     description:
@@ -191,6 +195,8 @@ def run(module, client):
     dev = find_device(nodes, devices, p['id'], p['node'], p['name'])
     before = device_view(dev)
 
+    if p['state'] == 'resynced':
+        return resync(module, client, dev, before, result)
     if dev is None:
         if p['state'] == 'absent':
             after = {}
@@ -237,13 +243,34 @@ def run(module, client):
     return result
 
 
+def resync(module, client, dev, before, result):
+    """GET /devices/{id}/resync, for a device Heketi knows; changed when its size changed."""
+    p = module.params
+    if dev is None:
+        raise HeketiError('%s: Heketi knows no such device%s; a device is grown only once Heketi manages it' % (
+            'id' if p['id'] else 'name', ' %s on node %s' % (p['name'], p['node']) if p['name'] else ' ' + str(p['id'])),
+            status=404)
+    after = before
+    if module.check_mode:
+        result.update(changed=True, steps=['resync'])
+    else:
+        client.get('/devices/%s/resync' % dev['id'])
+        after = device_view(dict(client.get('/devices/' + dev['id']), node=dev['node']))
+        grown = (after.get('storage') or {}).get('total') != (before.get('storage') or {}).get('total')
+        result.update(changed=grown, steps=['resynced'] if grown else [])
+    result['device'] = after
+    if module._diff:
+        result['diff'] = {'before': {'storage': before.get('storage')}, 'after': {'storage': after.get('storage')}}
+    return result
+
+
 def main():
     argument_spec = dict(HEKETI_ARGUMENT_SPEC)
     argument_spec.update(
         id=dict(type='str'),
         node=dict(type='str'),
         name=dict(type='str'),
-        state=dict(type='str', default='online', choices=['online', 'offline', 'removed', 'absent']),
+        state=dict(type='str', default='online', choices=['online', 'offline', 'removed', 'absent', 'resynced']),
         force_forget=dict(type='bool', default=False),
         destroydata=dict(type='bool', default=False),
         zone_checking=dict(type='str', default='none', choices=['none', 'strict']),

@@ -131,7 +131,7 @@ def test_the_workflow_chains_the_stages_in_order(data):
 
 
 DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore", "uninstall", "check",
-                  "cleanup_operations")
+                  "cleanup_operations", "grow_device")
 # Survey answers no role reads: the confirmation a destructive day-2 template asks for before it runs.
 SURVEY_ONLY = {"heketi_awx_confirm"}
 

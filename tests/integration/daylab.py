@@ -76,6 +76,12 @@ class DayLab:
         return self.sh(node, "set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli " + " ".join(args),
                        check=check).stdout
 
+    def udev_links(self, node: int) -> None:
+        """The /dev/disk/by-id/lvm-pv-uuid-* links udev makes on a real host (the lab's containers run no udev):
+        Heketi records that alias for each device and runs LVM commands through it."""
+        self.sh(node, "mkdir -p /dev/disk/by-id; pvs --noheadings -o pv_name,pv_uuid | while read -r pv uuid; do "
+                      "ln -sfn \"$pv\" /dev/disk/by-id/lvm-pv-uuid-$uuid; done")
+
     def topology(self, node: int = 1) -> dict:
         return json.loads(self.heketi(node, "topology", "info", "--json"))
 

@@ -260,3 +260,45 @@ def test_check_finds_drift_offline_bricks_and_lost_peers(lab):
     wait_for("peers connected again", lambda: lab.sh(1, "gluster peer status").stdout.count("(Connected)") == 2, 60)
     res, found = check(lab)
     assert res.returncode == 0 and not found, found
+
+
+# --- grow_device.yml (issue 21, item 5) ---------------------------------------------------------------------------
+def _loop_of(lab, node: int, disk: str) -> tuple:
+    """The host's loop device and backing file the lab passes in as ``disk`` of node<i> (the lab's state file)."""
+    image = "node%d-%s.img" % (node, disk.rsplit("/", 1)[-1])
+    for line in (lab.inventory_file.parent / "state").read_text().splitlines():
+        parts = line.split()
+        if parts[:1] == ["loop"] and parts[2].endswith("/" + image):
+            return parts[1], parts[2]
+    pytest.fail("no loop device for %s in the lab's state" % image)
+
+
+def test_grow_device_after_the_disk_was_enlarged(lab):
+    """node2's /dev/sdg, a loop device, is enlarged by 1 GiB on the host (as a virtual disk is): grow_device.yml
+    runs pvresize on node2 and Heketi's resync; Heketi's size grows by 1 GiB. A rerun changes nothing; a device Heketi
+    does not know is refused before the node is touched."""
+    def heketi_size():
+        node2 = next(n for c in lab.topology()["clusters"] for n in c["nodes"] if n["hostnames"]["manage"] == ["node2"])
+        return next(d for d in node2["devices"] if d["name"] == "/dev/sdg")["storage"]["total"]
+
+    refused = lab.play(lab.inv, "playbooks/grow_device.yml", "-e", "heketi_maintenance_device_node=node2",
+                       "-e", "heketi_maintenance_device_name=/dev/sdz")
+    assert refused.returncode != 0 and "Heketi knows no such device /dev/sdz on node node2" in refused.output, \
+        refused.output[-3000:]
+    assert "pvresize" not in refused.stdout.split("Heketi knows the device")[-1]
+
+    before = heketi_size()
+    lab.udev_links(2)
+    loop, image = _loop_of(lab, 2, "/dev/sdg")
+    size = int(lab.sh(2, "blockdev --getsize64 /dev/sdg").stdout)
+    subprocess.run(["truncate", "-s", "+1G", image], check=True)  # the lab's own sparse file
+    subprocess.run(["losetup", "-c", loop], check=True)
+    assert int(lab.sh(2, "blockdev --getsize64 /dev/sdg").stdout) == size + (1 << 30)
+    res = lab.play(lab.inv, "playbooks/grow_device.yml", "-e", "heketi_maintenance_device_node=node2",
+                   "-e", "heketi_maintenance_device_name=/dev/sdg")
+    assert res.returncode == 0, res.output[-4000:]
+    assert heketi_size() - before == 1024 * 1024  # KiB: the whole GiB added
+    assert recap(res)["node1"]["changed"] == 2  # pvresize, resync
+    again = lab.play(lab.inv, "playbooks/grow_device.yml", "-e", "heketi_maintenance_device_node=node2",
+                     "-e", "heketi_maintenance_device_name=/dev/sdg")
+    assert again.returncode == 0 and recap(again)["node1"]["changed"] == 0, again.output[-3000:]
