@@ -57,7 +57,7 @@ stage_units() { pytest -q tests/unit; }
 # its own, in the second lane); every other file under tests/integration needs only Heketi and docker.
 kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
-day2_tests=(test_day2_lab.py)
+day2_tests=(test_day2_lab.py test_day2_ops_lab.py)
 stage_integration() {
   local ignore=() t
   for t in "${kube_tests[@]}" "${csi_tests[@]}" "${day2_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
@@ -73,7 +73,7 @@ stage_kube-tests() {
   tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
   pytest -q "${kube_tests[@]/#/tests/integration/}"
 }
-# One 4-node lab for the whole file (its module-scoped fixture), taken down at the end.
+# One 4-node lab per file (its module-scoped fixture), taken down at the end of the file.
 stage_day2() { pytest -q --durations=0 "${day2_tests[@]/#/tests/integration/}"; }
 stage_day2-lab() { stage_day2; }
 stage_core216() { tools/core216-lane.sh; }
