@@ -26,6 +26,7 @@ import (
 )
 
 func main() {
+	driver.RunLauncher() // a copy of the driver started to launch a FUSE client in its cgroup never returns
 	var (
 		mode      = flag.String("mode", "", "controller or node")
 		endpoint  = flag.String("endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
@@ -39,8 +40,17 @@ func main() {
 			"(e.g. /registration from /var/lib/kubelet/plugins_registry); the driver serves <dir>/<drivername>-reg.sock there. Empty: no registration")
 		regPath = flag.String("kubelet-registration-path", "", "node mode: the CSI socket's path as the kubelet sees it "+
 			"(e.g. /var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock; default: the endpoint's path)")
-		healthAddr  = flag.String("health-address", "", "HOST:PORT serving GET /healthz (empty: off)")
-		metricsAddr = flag.String("metrics-address", "", "HOST:PORT serving the Prometheus metrics at GET /metrics (empty: off)")
+		mounter = flag.String("mounter", string(driver.MountHost), "node mode: where the GlusterFS FUSE clients run: "+
+			"host (in the node's namespaces, in a systemd scope or --fuse-cgroup: they outlive the node plugin; the node needs "+
+			"glusterfs-client and the pod hostPID: true) or container (the image's client, in the plugin's container: "+
+			"mounts end with it)")
+		hostProcess = flag.String("host-process", "1", "node mode, --mounter=host: the node process whose namespaces the mounts "+
+			"are made in: a PID or a command name (e.g. kubelet, when the kubelet runs in a mount namespace of its own)")
+		fuseCgroup = flag.String("fuse-cgroup", "heketi-csi-fuse", "node mode, --mounter=host, no systemd on the node: the cgroup "+
+			"(below each hierarchy's root) the FUSE clients are moved to")
+		mountTimeout = flag.Duration("mount-timeout", 2*time.Minute, "node mode: upper bound of one stage, publish, unpublish or unstage")
+		healthAddr   = flag.String("health-address", "", "HOST:PORT serving GET /healthz (empty: off)")
+		metricsAddr  = flag.String("metrics-address", "", "HOST:PORT serving the Prometheus metrics at GET /metrics (empty: off)")
 	)
 	flag.Parse()
 	if *version {
@@ -54,9 +64,17 @@ func main() {
 		}
 		*nodeID = h
 	}
+	var m driver.Mounter
+	switch driver.MounterMode(*mounter) {
+	case driver.MountHost, driver.MountContainer:
+		m = &driver.NodeMounter{Mode: driver.MounterMode(*mounter), HostProcess: *hostProcess, FuseCgroup: *fuseCgroup}
+	default:
+		fmt.Fprintf(os.Stderr, "heketi-csi: --mounter %q: want host or container\n", *mounter)
+		os.Exit(2)
+	}
 	d, err := driver.New(driver.Config{
 		Name: *name, Mode: driver.Mode(*mode), NodeID: *nodeID,
-		RestURL: *restURL, RestUser: *restUser, OpTimeout: *opTimeout,
+		RestURL: *restURL, RestUser: *restUser, OpTimeout: *opTimeout, Mounter: m, MountTimeout: *mountTimeout,
 		RegistrationDir: *regDir, KubeletRegistrationPath: *regPath,
 		HealthAddress: *healthAddr, MetricsAddress: *metricsAddr,
 	})

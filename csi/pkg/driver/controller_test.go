@@ -24,6 +24,8 @@ import (
 var srv *heketitest.Server
 
 func TestMain(m *testing.M) {
+	RunLauncher()
+	inPrivateMountNamespace()
 	dir, err := os.MkdirTemp("", "heketi-csi-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -135,7 +137,7 @@ func TestCreateVolumeIsIdempotentOnTheName(t *testing.T) {
 func TestCreateVolumeTypesReachHeketi(t *testing.T) {
 	d := controller(t)
 	for _, tc := range []struct {
-		volumetype, want string
+		volumetype, want          string
 		replica, data, redundancy int
 	}{
 		{"replicate:2", "replicate", 2, 0, 0},
@@ -263,7 +265,7 @@ func TestControllerExpandVolumeGrowsTheHeketiVolume(t *testing.T) {
 	}
 	id := resp.Volume.VolumeId
 	exp, err := d.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{
-		VolumeId: id, CapacityRange: &csi.CapacityRange{RequiredBytes: 5*giB/2}, Secrets: srv.Secrets()})
+		VolumeId: id, CapacityRange: &csi.CapacityRange{RequiredBytes: 5 * giB / 2}, Secrets: srv.Secrets()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,9 @@ type Config struct {
 	// operation still running (Aborted) or finished (the same volume), never a second one.
 	OpTimeout time.Duration
 	Mounter   Mounter
+	// MountTimeout bounds one node operation (stage, publish, unpublish, unstage), independent of the request's
+	// deadline as OpTimeout is.
+	MountTimeout time.Duration
 
 	// RegistrationDir is where the kubelet's plugin watcher looks for registration sockets (node mode; empty:
 	// no registration, e.g. when node-driver-registrar runs beside the driver). KubeletRegistrationPath is the
@@ -71,6 +74,7 @@ type Driver struct {
 	lastCred map[string]heketiCredent // by Heketi URL: the last credentials a request carried
 
 	metrics *Metrics
+	locks   pathLocks        // node operations, by target or staging path
 	reg     *Registrar       // nil without registration
 	self    *grpc.ClientConn // to the driver's own gRPC server, for the health check
 }
@@ -99,7 +103,7 @@ func New(cfg Config) (*Driver, error) {
 			return nil, errors.New("node mode needs a node id")
 		}
 		if cfg.Mounter == nil {
-			cfg.Mounter = SystemMounter{}
+			cfg.Mounter = &NodeMounter{Mode: MountHost}
 		}
 	default:
 		return nil, fmt.Errorf("mode %q: want controller or node", cfg.Mode)
@@ -113,13 +117,20 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 10 * time.Minute
 	}
-	return &Driver{
+	if cfg.MountTimeout <= 0 {
+		cfg.MountTimeout = defaultMountTimeout
+	}
+	d := &Driver{
 		cfg:      cfg,
 		inflight: map[string]*operation{},
 		indexes:  map[string]*volumeIndex{},
 		lastCred: map[string]heketiCredent{},
 		metrics:  newMetrics(),
-	}, nil
+	}
+	if cfg.Mode == ModeNode {
+		d.metrics.watchMounts(cfg.Mounter)
+	}
+	return d, nil
 }
 
 // Metrics returns the driver's metrics.
