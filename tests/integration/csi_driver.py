@@ -104,14 +104,13 @@ class Daemon:
 class DriverProcess(Daemon):
     """heketi-csi --mode <mode> on <dir>/<mode>.sock."""
 
-    def __init__(self, workdir: Path, mode: str = "controller", resturl: str | None = None):
+    def __init__(self, workdir: Path, mode: str = "controller", extra: list[str] | None = None):
         self.socket = Path(workdir) / ("%s.sock" % mode)
         self.endpoint = "unix://%s" % self.socket
         argv = [str(build_driver()), "--mode", mode, "--endpoint", self.endpoint, "--drivername", DRIVER_NAME]
         if mode == "node":
             argv += ["--nodeid", "sanity-node"]
-        if resturl:
-            argv += ["--resturl", resturl]
+        argv += extra or []
         super().__init__(workdir, mode, argv)
 
     def start(self) -> "DriverProcess":

@@ -1,6 +1,6 @@
 // Command heketi-csi is the CSI driver for GlusterFS volumes managed by Heketi.
 //
-//	heketi-csi --mode controller --endpoint unix:///csi/csi.sock [--resturl http://heketi:8080]
+//	heketi-csi --mode controller --endpoint unix:///csi/csi.sock
 //	heketi-csi --mode node --endpoint unix:///csi/csi.sock --nodeid $(NODE_NAME) \
 //	  --registration-dir /registration \
 //	  --kubelet-registration-path /var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock
@@ -8,8 +8,8 @@
 // --health-address HOST:PORT serves GET /healthz, --metrics-address HOST:PORT GET /metrics (both off when
 // empty; one server when both name the same address).
 //
-// The Heketi key is never a flag or an environment variable: it comes in the CSI secrets of each
-// request (the Secret the StorageClass names).
+// Heketi's URL, user, key and CA are never flags or environment variables: they come in the CSI secrets of
+// each request (the Secret the StorageClass names).
 package main
 
 import (
@@ -32,8 +32,6 @@ func main() {
 		endpoint  = flag.String("endpoint", "unix:///csi/csi.sock", "CSI endpoint: unix:///path or tcp://host:port")
 		name      = flag.String("drivername", "heketi.csi.glusterfs", "CSI driver name")
 		nodeID    = flag.String("nodeid", "", "node id (node mode; default: the host name)")
-		restURL   = flag.String("resturl", "", "Heketi URL used when neither the StorageClass nor the secret names one")
-		restUser  = flag.String("restuser", "admin", "Heketi user used when neither the StorageClass nor the secret names one")
 		opTimeout = flag.Duration("operation-timeout", 10*time.Minute, "upper bound of one Heketi operation")
 		version   = flag.Bool("version", false, "print the version and exit")
 		regDir    = flag.String("registration-dir", "", "node mode: the kubelet's plugin registration folder as mounted in the container "+
@@ -74,7 +72,7 @@ func main() {
 	}
 	d, err := driver.New(driver.Config{
 		Name: *name, Mode: driver.Mode(*mode), NodeID: *nodeID,
-		RestURL: *restURL, RestUser: *restUser, OpTimeout: *opTimeout, Mounter: m, MountTimeout: *mountTimeout,
+		OpTimeout: *opTimeout, Mounter: m, MountTimeout: *mountTimeout,
 		RegistrationDir: *regDir, KubeletRegistrationPath: *regPath,
 		HealthAddress: *healthAddr, MetricsAddress: *metricsAddr,
 	})

@@ -198,14 +198,14 @@ func TestCreateVolumeRefusesBadInputBeforeCallingHeketi(t *testing.T) {
 	nokey := createReq("pvc-bad", giB, nil)
 	nokey.Secrets = map[string]string{"resturl": srv.URL}
 	_, err = d.CreateVolume(ctx, nokey)
-	wantCode(t, err, codes.InvalidArgument, `no "key"`)
+	wantCode(t, err, codes.Unavailable, `no "key"`)
 	limit := createReq("pvc-bad", giB/2, nil)
 	limit.CapacityRange.LimitBytes = giB / 2
 	_, err = d.CreateVolume(ctx, limit)
 	wantCode(t, err, codes.OutOfRange, "whole GiB")
 	mismatch := createReq("pvc-bad", giB, map[string]string{"resturl": "http://192.0.2.50:8080"})
 	_, err = d.CreateVolume(ctx, mismatch)
-	wantCode(t, err, codes.InvalidArgument, "differs from the secret's resturl")
+	wantCode(t, err, codes.InvalidArgument, "differs from the CSI Secret's resturl")
 	after, _ := srv.Volumes()
 	if len(after) != len(before) {
 		t.Fatalf("bad requests changed Heketi: %d volumes before, %d after", len(before), len(after))
@@ -309,7 +309,8 @@ func TestValidateVolumeCapabilities(t *testing.T) {
 	r, err := d.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{
 		VolumeId: id, VolumeCapabilities: []*csi.VolumeCapability{{
 			AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
-			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}}})
+			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}},
+		Secrets: srv.Secrets()})
 	if err != nil || r.Confirmed != nil || !strings.Contains(r.Message, "block access is not supported") {
 		t.Fatalf("block: %v %v", r, err)
 	}

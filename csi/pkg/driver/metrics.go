@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,4 +94,9 @@ func (m *Metrics) watchMounts(mounter Mounter) {
 			Help: "GlusterFS FUSE clients serving the node's mounts (distinct devices of its GlusterFS mounts); -1 when unreadable.",
 		}, func() float64 { return count(true) }),
 	)
+}
+
+// observeHeketi records one Heketi request (heketi.Client.Observe).
+func (m *Metrics) observeHeketi(call string, code int, took time.Duration) {
+	m.heketi.WithLabelValues(call, strconv.Itoa(code)).Observe(took.Seconds())
 }
