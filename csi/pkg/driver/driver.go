@@ -97,6 +97,11 @@ func New(cfg Config) (*Driver, error) {
 		if cfg.Mounter == nil {
 			cfg.Mounter = &NodeMounter{Mode: MountHost}
 		}
+		if nm, ok := cfg.Mounter.(*NodeMounter); ok {
+			if err := nm.Check(); err != nil {
+				return nil, err
+			}
+		}
 	default:
 		return nil, fmt.Errorf("mode %q: want controller or node", cfg.Mode)
 	}

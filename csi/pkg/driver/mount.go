@@ -131,6 +131,33 @@ func (m *NodeMounter) hostPID() (int, error) {
 	return best, nil
 }
 
+// Check tells, at start-up, whether host mode can work: the node process must be another process than the
+// driver (a plugin in a PID namespace of its own sees itself, or its container's init, as PID 1).
+func (m *NodeMounter) Check() error {
+	if m.Mode != MountHost {
+		log.Printf("mounter: container: the FUSE clients run in the plugin's own namespaces and end with it")
+		return nil
+	}
+	pid, err := m.hostPID()
+	if err != nil {
+		return err
+	}
+	if pid == os.Getpid() || os.Getppid() == pid && pid == 1 {
+		return fmt.Errorf("--mounter=host: process %d is the plugin's own container (no host PID namespace): run the node "+
+			"pod with hostPID: true, or use --mounter=container (mounts then end with the plugin)", pid)
+	}
+	t, err := m.target()
+	if err != nil {
+		return err
+	}
+	if t == 0 {
+		log.Printf("mounter: host: process %d shares the driver's mount namespace: mounts are made directly", pid)
+	} else {
+		log.Printf("mounter: host: mounts are made in the namespaces of process %d", pid)
+	}
+	return nil
+}
+
 // target is where commands run: a node process (host mode, in another mount namespace) or 0 (the driver's own).
 func (m *NodeMounter) target() (int, error) {
 	if m.Mode != MountHost {

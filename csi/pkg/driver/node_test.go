@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -333,5 +334,18 @@ func TestLaunchInCgroup(t *testing.T) {
 	}
 	if _, serr := os.Stat(out + ".ran"); serr == nil {
 		t.Fatalf("the command ran although it could not be moved: %v", err)
+	}
+}
+
+// A node plugin without the host's PID namespace would make its "host" mounts in its own container, where they
+// end with it: host mode refuses to start when the node process it is given is the driver itself.
+func TestHostModeRefusesItsOwnContainer(t *testing.T) {
+	m := &NodeMounter{Mode: MountHost, HostProcess: strconv.Itoa(os.Getpid())}
+	if err := m.Check(); err == nil || !strings.Contains(err.Error(), "hostPID: true") {
+		t.Fatalf("host mode with the driver as the node process: %v", err)
+	}
+	if err := (&NodeMounter{Mode: MountHost, HostProcess: "no-such-command-hd"}).Check(); err == nil ||
+		!strings.Contains(err.Error(), "no such process") {
+		t.Fatalf("an unknown node process: %v", err)
 	}
 }

@@ -91,7 +91,7 @@ func TestNodePluginRegistersWithTheKubelet(t *testing.T) {
 	t.Cleanup(func() { registrationRecheck = old })
 	regDir := t.TempDir()
 	health := freeAddr(t)
-	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a",
+	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", Mounter: &NodeMounter{Mode: MountContainer},
 		RegistrationDir: regDir, HealthAddress: health})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestNodePluginRegistersWithTheKubelet(t *testing.T) {
 
 func TestRegistrationSocketGoesWithTheDriver(t *testing.T) {
 	regDir := t.TempDir()
-	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", RegistrationDir: regDir,
+	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", RegistrationDir: regDir, Mounter: &NodeMounter{Mode: MountContainer},
 		KubeletRegistrationPath: "/var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock"})
 	if err != nil {
 		t.Fatal(err)
