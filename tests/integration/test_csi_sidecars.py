@@ -66,6 +66,9 @@ def sa_kubeconfig(kube, namespace: str, account: str, path: Path) -> Path:
         "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})
     config = json.loads(Path(kube.kubeconfig).read_text())
     config["users"] = [{"name": account, "user": {"token": answer["status"]["token"]}}]
+    token = path.with_suffix(".token")
+    token.write_text(answer["status"]["token"])
+    os.chmod(token, 0o600)
     config["contexts"] = [{"name": account, "context": {"cluster": "kubelab", "user": account}}]
     config["current-context"] = account
     path.write_text(json.dumps(config))
@@ -89,8 +92,11 @@ def lab(heketi_server, tmp_path):
             storageclass_csi_driver_name=DRIVER_NAME, storageclass_volumenameprefix=PREFIX))
         assert play.rc == 0, play
         kubeconfig = sa_kubeconfig(kube, CSI_NS, "heketi-csi-controller", tmp_path / "sa.kubeconfig")
-        # No --resturl: the URL comes from the Secret, as in the role's Deployment.
-        driver = DriverProcess(tmp_path / "driver", "controller").start()
+        # The URL comes from the Secret, as in the role's Deployment; the driver reaches the API as the controller's
+        # ServiceAccount (the GID annotation of its PVs), as in its pod.
+        driver = DriverProcess(tmp_path / "driver", "controller", [
+            "--kube-api", kube.url, "--kube-token-file", str(kubeconfig.with_suffix(".token")),
+            "--kube-ca-file", str(kube.ca_file)]).start()
         procs.append(driver)
         sock = str(driver.socket)
         common = ["--kubeconfig", str(kubeconfig), "--csi-address", sock, "--leader-election",
@@ -147,6 +153,11 @@ def test_claim_lifecycle_through_the_sidecars(lab):
     assert vol["size"] == 1 and pv["spec"]["capacity"]["storage"] == "1Gi"
     assert vol["durability"]["replicate"]["replica"] == 3
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    # Item 8: the volume's GID (gidMin/gidMax; Heketi makes the brick roots root:<gid> 2775) is annotated on the
+    # PV, from which the kubelet adds it to the groups of every pod using it (as in-tree).
+    assert vol["gid"] and csi["volumeAttributes"]["gid"] == str(vol["gid"])
+    wait_for("the PV's GID annotation", lambda: api(kube, "GET", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
+             ["metadata"].get("annotations", {}).get("pv.beta.kubernetes.io/gid") == str(vol["gid"]), 30, procs)
     assert pvc["status"]["capacity"]["storage"] == "1Gi"
 
     # Expansion: csi-resizer -> ControllerExpandVolume -> POST /volumes/{id}/expand.

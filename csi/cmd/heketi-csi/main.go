@@ -19,6 +19,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,8 +48,13 @@ func main() {
 		fuseCgroup = flag.String("fuse-cgroup", "heketi-csi-fuse", "node mode, --mounter=host, no systemd on the node: the cgroup "+
 			"(below each hierarchy's root) the FUSE clients are moved to")
 		mountTimeout = flag.Duration("mount-timeout", 2*time.Minute, "node mode: upper bound of one stage, publish, unpublish or unstage")
-		healthAddr   = flag.String("health-address", "", "HOST:PORT serving GET /healthz (empty: off)")
-		metricsAddr  = flag.String("metrics-address", "", "HOST:PORT serving the Prometheus metrics at GET /metrics (empty: off)")
+		gidAnnotate  = flag.Bool("pv-gid-annotation", true, "controller mode: give the driver's PVs whose volume has a GID "+
+			"the annotation pv.beta.kubernetes.io/gid (the kubelet then adds the GID to their pods' groups); needs the Kubernetes API")
+		kubeAPI       = flag.String("kube-api", "", "controller mode: the Kubernetes API URL (default: the pod's cluster, from its ServiceAccount)")
+		kubeTokenFile = flag.String("kube-token-file", "", "controller mode, with --kube-api: a file holding the bearer token")
+		kubeCAFile    = flag.String("kube-ca-file", "", "controller mode, with --kube-api: the API server's CA (PEM)")
+		healthAddr    = flag.String("health-address", "", "HOST:PORT serving GET /healthz (empty: off)")
+		metricsAddr   = flag.String("metrics-address", "", "HOST:PORT serving the Prometheus metrics at GET /metrics (empty: off)")
 	)
 	flag.Parse()
 	if *version {
@@ -70,11 +76,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "heketi-csi: --mounter %q: want host or container\n", *mounter)
 		os.Exit(2)
 	}
+	var api *driver.KubeAPI
+	if *mode == string(driver.ModeController) && *gidAnnotate {
+		if *kubeAPI != "" {
+			api = &driver.KubeAPI{URL: strings.TrimRight(*kubeAPI, "/"), TokenFile: *kubeTokenFile, CAFile: *kubeCAFile}
+		} else if api = driver.InClusterAPI(); api == nil {
+			log.Printf("gid annotation: off (no --kube-api and not in a pod)")
+		}
+	}
 	d, err := driver.New(driver.Config{
 		Name: *name, Mode: driver.Mode(*mode), NodeID: *nodeID,
 		OpTimeout: *opTimeout, Mounter: m, MountTimeout: *mountTimeout,
 		RegistrationDir: *regDir, KubeletRegistrationPath: *regPath,
-		HealthAddress: *healthAddr, MetricsAddress: *metricsAddr,
+		HealthAddress: *healthAddr, MetricsAddress: *metricsAddr, KubeAPI: api,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "heketi-csi:", err)

@@ -53,6 +53,9 @@ type Config struct {
 	// CSI socket's path as the kubelet sees it (default: the endpoint's path).
 	RegistrationDir         string
 	KubeletRegistrationPath string
+	// KubeAPI (controller mode): where the controller keeps the GID annotation of the driver's PVs (GIDAnnotation);
+	// nil: it does not.
+	KubeAPI *KubeAPI
 	// HealthAddress serves GET /healthz, MetricsAddress GET /metrics (HOST:PORT; empty: off).
 	HealthAddress  string
 	MetricsAddress string
@@ -171,6 +174,14 @@ func (d *Driver) Serve(ctx context.Context, endpoint string) error {
 	if err := d.startHTTP(ctx); err != nil {
 		lis.Close()
 		return err
+	}
+	if d.cfg.Mode == ModeController && d.cfg.KubeAPI != nil {
+		a, err := newGIDAnnotator(d.cfg.KubeAPI, d.cfg.Name, func(string) { d.metrics.gidAnnotations.Inc() })
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		go a.run(ctx)
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- srv.Serve(lis) }()

@@ -20,6 +20,8 @@ type Metrics struct {
 	callsInFlight *prometheus.GaugeVec     // CSI calls running, by method
 	heketi        *prometheus.HistogramVec // Heketi requests by call and status
 	repairs       *prometheus.CounterVec   // dead mounts mounted again, by stage or publish
+	// gidAnnotations counts the PVs given the GID annotation.
+	gidAnnotations prometheus.Counter
 }
 
 // latencyBuckets span a local call (1 ms) to a slow Heketi operation (2 min).
@@ -47,7 +49,11 @@ func newMetrics() *Metrics {
 		Name: "heketi_csi_node_mount_repairs_total",
 		Help: "Mounts whose GlusterFS FUSE client was gone (ENOTCONN), mounted again, by the call that found them (stage, publish).",
 	}, []string{"call"})
-	m.Registry.MustRegister(m.calls, m.callsInFlight, m.heketi, m.repairs,
+	m.gidAnnotations = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "heketi_csi_pv_gid_annotations_total",
+		Help: "PersistentVolumes of the driver given the annotation pv.beta.kubernetes.io/gid (their volume's GID).",
+	})
+	m.Registry.MustRegister(m.calls, m.callsInFlight, m.heketi, m.repairs, m.gidAnnotations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
