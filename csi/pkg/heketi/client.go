@@ -428,13 +428,3 @@ func (c *Client) ClusterIDs(ctx context.Context) ([]string, error) {
 	}
 	return list.Clusters, nil
 }
-
-// CloneVolume is POST /volumes/{id}/clone with the clone's name, awaited.
-func (c *Client) CloneVolume(ctx context.Context, id, name string) (*Volume, error) {
-	var v Volume
-	body := map[string]string{"name": name}
-	if err := c.Call(ctx, http.MethodPost, "/volumes/"+url.PathEscape(id)+"/clone", body, &v); err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
