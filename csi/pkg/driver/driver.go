@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -126,6 +127,14 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Mode == ModeNode {
 		d.metrics.watchMounts(cfg.Mounter)
 	}
+	d.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "heketi_csi_heketi_operations_in_flight",
+		Help: "Heketi writes (create, expand, delete) running, each on behalf of a request or of its retries.",
+	}, func() float64 {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return float64(len(d.inflight))
+	}))
 	return d, nil
 }
 

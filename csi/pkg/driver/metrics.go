@@ -97,7 +97,7 @@ func (m *Metrics) watchMounts(mounter Mounter) {
 		}, func() float64 { return count(false) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "heketi_csi_node_fuse_clients",
-			Help: "GlusterFS FUSE clients serving the node's mounts (distinct devices of its GlusterFS mounts); -1 when unreadable.",
+			Help: "GlusterFS FUSE clients of the node's mounts (distinct devices of its GlusterFS mounts: a dead client counts until its last mount is gone); -1 when unreadable.",
 		}, func() float64 { return count(true) }),
 	)
 }

@@ -214,6 +214,7 @@ func TestControllerHealthAndMetrics(t *testing.T) {
 		`heketi_csi_call_duration_seconds_count{code="InvalidArgument",method="CreateVolume"} 1`,
 		`heketi_csi_call_duration_seconds_count{code="OK",method="Probe"}`,
 		"heketi_csi_calls_in_flight",
+		"heketi_csi_heketi_operations_in_flight 0",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

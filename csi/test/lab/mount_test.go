@@ -151,7 +151,7 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 			"--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
 			"--security-opt", "apparmor=unconfined", "-v", sockDir+":/csi", img,
 			"--mode=node", "--endpoint=unix:///csi/csi.sock", "--nodeid="+node, "--mounter=host", "--host-process=1",
-			"--fuse-cgroup="+lab+"-fuse")
+			"--fuse-cgroup="+lab+"-fuse", "--health-address=127.0.0.1:29631", "--metrics-address=127.0.0.1:29631")
 		waitFor(t, "the driver's socket", 30*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
 	}
 	startPlugin(image)
@@ -340,6 +340,12 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 	if c := fuseClients(); len(c) != 1 {
 		t.Fatalf("want one FUSE client after the repair, got %v", c)
 	}
+	// The other pods' targets are bound to the dead client until their next publish (a restarted pod).
+	publish(t2, true)
+	publish(t3, false)
+	if got := onNode("cat " + t2 + "/repaired"); got != "after-repair" {
+		t.Fatalf("after its republish t2 reads %q", got)
+	}
 
 	// Staging: ten more pods on the node share the one FUSE client.
 	var more []string
@@ -350,6 +356,20 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 	}
 	if c := fuseClients(); len(c) != 1 {
 		t.Fatalf("twelve publishes of one volume: want one FUSE client, got %v", c)
+	}
+	// The plugin's own view, on the node's network: healthy, one FUSE client, 14 mounts (staging + 13 targets).
+	httpGet := func(path string) string {
+		return onNode("python3 -c \"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:29631" + path + "').read().decode())\"")
+	}
+	if got := httpGet("/healthz"); got != "ok" {
+		t.Fatalf("/healthz: %q", got)
+	}
+	metrics := httpGet("/metrics")
+	for _, want := range []string{"heketi_csi_node_fuse_clients 1\n", "heketi_csi_node_glusterfs_mounts 14\n",
+		`heketi_csi_node_mount_repairs_total{call="stage"} 1`, `heketi_csi_node_mount_repairs_total{call="publish"} 3`, `heketi_csi_call_duration_seconds_count{code="OK",method="NodePublishVolume"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
+		}
 	}
 	for _, tgt := range append(more, t1, t2, t3, t3) { // t3 twice: already gone, still success
 		unpublish(tgt)
