@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools csi-image image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv heketi kube csi-tools csi-image csi-vulncheck image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
@@ -45,9 +45,13 @@ csi-tools:
 # The Heketi CSI driver's image (csi/Containerfile) from the lab's local base image.
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
 csi-image: image
-	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=auto GOFLAGS=-mod=mod \
 	  go build -trimpath -ldflags "-s -w" -o _out/heketi-csi ./cmd/heketi-csi
 	docker build -f csi/Containerfile -t $(CSI_IMAGE) csi
+
+# govulncheck on the driver, offline (the vulnerability database built from the Go module proxy's golang.org/x/vulndb).
+csi-vulncheck:
+	tools/csi-vulncheck.sh
 
 test: setup
 	tools/run-tests.sh

@@ -37,7 +37,8 @@ def go_env() -> dict:
     env = dict(os.environ)
     # GOPATH as tools/build-cache.sh sets it (the Makefile and tools/run-tests.sh export it).
     env.setdefault("GOPATH", str(Path(env.get("GLUSTERFS_HEKETI_CACHE") or Path.home() / ".cache" / "glusterfs-heketi") / "go"))
-    env.update(GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
+    # auto: csi/go.mod's toolchain line names the Go the driver is built with (served by the Go module proxy).
+    env.update(GOTOOLCHAIN="auto", GOFLAGS="-mod=mod", CGO_ENABLED="0")
     return env
 
 
