@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools csi-image csi-vulncheck image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
@@ -42,9 +42,12 @@ image: system
 csi-tools:
 	tools/build-csi-tools.sh
 
-# The Heketi CSI driver's image (csi/Containerfile) from the lab's local base image.
+# The Heketi CSI driver's image (csi/Containerfile) on its own minimal base (tools/build-csi-base.sh).
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
-csi-image: image
+csi-base: system
+	tools/build-csi-base.sh
+
+csi-image: csi-base
 	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=auto GOFLAGS=-mod=mod \
 	  go build -trimpath -ldflags "-s -w" -o _out/heketi-csi ./cmd/heketi-csi
 	docker build -f csi/Containerfile -t $(CSI_IMAGE) csi
