@@ -1,181 +1,27 @@
 //go:build lab
 
-// Package lab holds the real-mount test of the node service, on a container lab:
-//
-//	go test -tags lab -count=1 -v ./test/lab/
-//
-// Three storage containers (the lab's base image + Debian's glusterfs-server under systemd,
-// Containerfile.storage) form a trusted pool and serve a replica-3 volume with directory bricks on tmpfs, as
-// molecule/glusterfs_client builds its volume. A node container (the same image: systemd as PID 1 and the
-// GlusterFS FUSE client, as the glusterfs_client role leaves a Kubernetes node) stands for the node, and the
-// driver's image (make csi-image) runs the node plugin in a container of its own that shares the node's PID
-// namespace and network (the node DaemonSet's hostPID and hostNetwork), with --mounter=host: every mount is
-// made in the node's mount namespace and every FUSE client in a systemd scope of the node, outside the plugin.
-// The test calls the plugin over gRPC on a socket bind-mounted to the host, as the kubelet would, with the
-// kubelet's paths. Volumes made by CreateVolume cannot be mounted here: Heketi's ssh executor needs thin LVs
-// (lvcreate), and this kernel has no device-mapper.
 package lab
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func docker(t *testing.T, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("docker", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, check func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !check() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Second)
-	}
-}
-
 func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
-	base := env("LAB_IMAGE", "glusterfs-heketi/bookworm-systemd:1")
-	image := env("CSI_IMAGE", "glusterfs-heketi/heketi-csi:dev")
-	for _, img := range []string{base, image} {
-		if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
-			t.Fatalf("image %s is missing: make image csi-image", img)
-		}
-	}
-	storage := "glusterfs-heketi/csi-lab-storage:1"
-	docker(t, "build", "-q", "--build-arg", "BASE="+base, "-t", storage, "-f", "Containerfile.storage", ".")
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	lab := "hd-csimnt-" + hex.EncodeToString(b)
-	sockDir, err := os.MkdirTemp("", lab+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	t.Cleanup(func() {
-		for _, n := range names {
-			_ = exec.Command("docker", "rm", "-f", n).Run()
-		}
-		_ = exec.Command("docker", "network", "rm", lab).Run()
-		os.RemoveAll(sockDir)
-		// The FUSE cgroup the plugin made (the node sees the machine's cgroup hierarchies), now empty.
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + lab + "-fuse")
-		for _, d := range dirs {
-			_ = os.Remove(d)
-		}
-	})
-	docker(t, "network", "create", lab)
-
-	// Storage nodes: systemd as PID 1, the capabilities this machine allows instead of --privileged.
-	servers := []string{lab + "-s1", lab + "-s2", lab + "-s3"}
-	for _, s := range servers {
-		names = append(names, s)
-		docker(t, "run", "-d", "--name", s, "--hostname", s, "--network", lab,
-			"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-			"--device", "/dev/fuse", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-			"--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "SIGRTMIN+3",
-			storage, "/lib/systemd/systemd")
-	}
-	waitFor(t, "glusterd on every storage node", 90*time.Second, func() bool {
-		for _, s := range servers {
-			if exec.Command("docker", "exec", s, "gluster", "--mode=script", "pool", "list").Run() != nil {
-				return false
-			}
-		}
-		return true
-	})
-	for _, s := range servers[1:] {
-		docker(t, "exec", servers[0], "gluster", "--mode=script", "peer", "probe", s)
-	}
-	waitFor(t, "a connected pool", 90*time.Second, func() bool {
-		out, _ := exec.Command("docker", "exec", servers[0], "gluster", "--mode=script", "pool", "list").Output()
-		return strings.Count(string(out), "Connected") == 3
-	})
-	create := []string{"exec", servers[0], "gluster", "--mode=script", "volume", "create", "gv", "replica", "3"}
-	for _, s := range servers {
-		docker(t, "exec", s, "mkdir", "-p", "/tmp/bricks/gv")
-		create = append(create, s+":/tmp/bricks/gv")
-	}
-	docker(t, create...)
-	docker(t, "exec", servers[0], "gluster", "--mode=script", "volume", "start", "gv")
-
-	// The node: systemd, the FUSE client, /dev/fuse, the machine's cgroup hierarchies writable (as a node's are:
-	// the plugin moves the FUSE client out of its own cgroups, into <lab>-fuse, removed at the end).
-	node := lab + "-node"
-	names = append(names, node)
-	docker(t, "run", "-d", "--name", node, "--hostname", node, "--network", lab,
-		"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-		"--device", "/dev/fuse", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-		"--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp", "--stop-signal", "SIGRTMIN+3",
-		storage, "/lib/systemd/systemd")
-	waitFor(t, "systemd on the node", 60*time.Second, func() bool {
-		out, _ := exec.Command("docker", "exec", node, "systemctl", "is-system-running").Output()
-		s := strings.TrimSpace(string(out))
-		return s == "running" || s == "degraded"
-	})
-	// The node plugin: the node's PID namespace and network (hostPID, hostNetwork), every capability this
-	// machine grants (docker's --privileged fails here: the VM lacks CAP_SYS_RESOURCE).
-	sock := filepath.Join(sockDir, "csi.sock")
-	plugin := lab + "-plugin"
-	names = append(names, plugin)
-	startPlugin := func(img string) {
-		t.Helper()
-		_ = os.Remove(sock)
-		docker(t, "run", "-d", "--name", plugin, "--pid", "container:"+node, "--network", "container:"+node,
-			"--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
-			"--security-opt", "apparmor=unconfined", "-v", sockDir+":/csi", img,
-			"--mode=node", "--endpoint=unix:///csi/csi.sock", "--nodeid="+node, "--mounter=host", "--host-process=1",
-			"--fuse-cgroup="+lab+"-fuse", "--health-address=127.0.0.1:29631", "--metrics-address=127.0.0.1:29631")
-		waitFor(t, "the driver's socket", 30*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
-	}
-	startPlugin(image)
-	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	nodeSvc := csi.NewNodeClient(conn)
+	l := newLab(t)
+	l.startNode()
+	l.startPlugin(l.image, false)
+	nodeSvc := l.client()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	call := func(what string, f func() error) {
-		t.Helper()
-		var err error
-		for i := 0; i < 50; i++ { // a restarted plugin: the client reconnects
-			if err = f(); err == nil || !strings.Contains(err.Error(), "Unavailable") {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	servers, node, plugin, image, lab, vctx, call := l.servers, l.node, l.plugin, l.image, l.name, l.vctx, l.call
+	startPlugin := func(img string) { l.startPlugin(img, false) }
 	call("NodeGetInfo", func() error {
 		info, err := nodeSvc.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
 		if err == nil && info.NodeId != node {
@@ -183,13 +29,6 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 		}
 		return err
 	})
-
-	vctx := map[string]string{"server": servers[0], "volume": "gv", "backup-volfile-servers": servers[1] + "," + servers[2]}
-	rwx := &csi.VolumeCapability{
-		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
-		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER},
-	}
-	staging := "/var/lib/kubelet/plugins/kubernetes.io/csi/heketi.csi.glusterfs/0123abcd/globalmount"
 	stage := func() {
 		t.Helper()
 		call("NodeStageVolume", func() error {
@@ -198,7 +37,6 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 			return err
 		})
 	}
-	target := func(pod string) string { return "/var/lib/kubelet/pods/" + pod + "/volumes/kubernetes.io~csi/gv/mount" }
 	publish := func(tgt string, ro bool) {
 		t.Helper()
 		call("NodePublishVolume "+tgt, func() error {
@@ -214,11 +52,7 @@ func TestNodePublishMountsARealGlusterFSVolume(t *testing.T) {
 			return err
 		})
 	}
-	onNode := func(script string) string { return docker(t, "exec", node, "sh", "-c", script) }
-	fuseClients := func() []string {
-		out := onNode("pgrep -x glusterfs || true")
-		return strings.Fields(out)
-	}
+	onNode, fuseClients := l.onNode, l.fuseClients
 	glusterMounts := func() int {
 		return strings.Count(onNode("grep fuse.glusterfs /proc/self/mounts || true"), "fuse.glusterfs")
 	}
