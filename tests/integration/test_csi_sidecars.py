@@ -202,7 +202,8 @@ def test_a_retried_create_never_makes_a_second_volume(lab):
 
 def test_a_wrong_key_never_leaves_the_controller_dead(lab):
     """Issue 20, item 7: a Secret with a wrong key, a claim, csi-provisioner restarted, the Secret fixed: the claim
-    is Bound, and the driver was never touched. Before the fix Probe reused the last key a request carried, so the
+    is Bound, and the driver was never touched (and item 8's Low part: a Secret without key first, UNAVAILABLE,
+    its claim Bound once the Secret is fixed). Before the fix Probe reused the last key a request carried, so the
     restarted csi-provisioner exited at start-up (Probe failed) until the driver itself restarted."""
     kube, server, driver, procs = lab
     path = "/api/v1/namespaces/%s/secrets/heketi-csi" % NS
@@ -213,6 +214,15 @@ def test_a_wrong_key_never_leaves_the_controller_dead(lab):
         api(kube, "PUT", path, secret)
 
     good = api(kube, "GET", path)["data"]["key"]
+    # Item 8 (Low): a Secret without key is UNAVAILABLE (retried), no longer INVALID_ARGUMENT.
+    secret = api(kube, "GET", path)
+    del secret["data"]["key"]
+    api(kube, "PUT", path, secret)
+    nokey = "nokey-" + uuid.uuid4().hex[:6]
+    make_claim(kube, nokey)
+    wait_for("CreateVolume answered UNAVAILABLE for the Secret without key",
+             lambda: 'CreateVolume: rpc error: code = Unavailable desc = the CSI Secret has no "key"' in driver.log_text(),
+             60, procs)
     set_key(base64.b64encode(b"not-the-key").decode())
     name = "badkey-" + uuid.uuid4().hex[:6]
     make_claim(kube, name)
@@ -227,8 +237,12 @@ def test_a_wrong_key_never_leaves_the_controller_dead(lab):
              lambda: "successfully acquired lease" in provisioner.log_text()[started:].lower(), 60, procs)
     pid = driver.proc.pid
     set_key(good)
+    fixed = time.monotonic()
+    bound(kube, nokey, procs)
+    # Recorded, not asserted: the sidecar's own back-off (--retry-interval-max, 2 s here) sets it.
+    print("the Secret fixed -> claim %s Bound in %.1f s" % (nokey, time.monotonic() - fixed))
     pvc = bound(kube, name, procs)
     assert driver.proc.pid == pid and driver.proc.poll() is None
-    vols = heketi_volumes(server)
-    assert [v["id"] for v in vols] == [api(kube, "GET", "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
-                                       ["spec"]["csi"]["volumeHandle"]]
+    handles = {api(kube, "GET", "/api/v1/persistentvolumes/" + claim(kube, c)["spec"]["volumeName"])["spec"]["csi"]
+               ["volumeHandle"] for c in (name, nokey)}
+    assert {v["id"] for v in heketi_volumes(server)} == handles and len(handles) == 2
