@@ -27,6 +27,7 @@ import hmac
 import http.client
 import json
 import select
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -85,9 +86,11 @@ class HeketiError(Exception):
     ``status`` is the HTTP status (None when the server was not reached or did
     not answer in time), ``message`` a readable text that includes the
     server's own words, ``url`` the full URL of the failing request.
+    ``accepted`` is true when Heketi had accepted the write (202) and what
+    failed was following it: the change may have been made, or be under way.
     """
 
-    def __init__(self, message, status=None, url=None, method=None, path=None, body=None):
+    def __init__(self, message, status=None, url=None, method=None, path=None, body=None, accepted=False):
         super(HeketiError, self).__init__(message)
         self.message = message
         self.status = status
@@ -95,6 +98,7 @@ class HeketiError(Exception):
         self.method = method
         self.path = path
         self.body = body
+        self.accepted = accepted
 
     def __str__(self):
         return self.message
@@ -170,6 +174,38 @@ def _dropped(conn):
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+class _Deadline(Exception):
+    """The watchdog ended an exchange at its deadline."""
+
+
+class _Watchdog(object):
+    """Shuts a connection's socket down at ``deadline``, so a read that keeps getting a byte now and then
+    still ends; ``fired`` says whether it did."""
+
+    def __init__(self, conn, deadline):
+        self.conn = conn
+        self.fired = False
+        self._timer = threading.Timer(max(0.0, deadline - time.time()), self._fire)
+        self._timer.daemon = True
+
+    def _fire(self):
+        self.fired = True
+        sock = self.conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+        return False
 
 
 class _TooLarge(Exception):
@@ -292,21 +328,29 @@ class HeketiClient(object):
         for conn in idle:
             conn.close()
 
-    def _exchange(self, method, full_path, data, headers):
+    def _exchange(self, method, full_path, data, headers, deadline):
         """Send one request on a kept-alive connection; returns (status, headers, raw body).
 
         Redirects are returned as they are, never followed. When a kept-alive connection breaks
         under a GET, the GET is sent once more on a new connection; a POST or DELETE is never sent
         twice (the server may have read it): the HeketiError says so.
+
+        ``deadline`` (time.time()) bounds the whole exchange: the socket timeout bounds each read, but
+        a server that sends one byte now and then would never trip it, so a watchdog shuts the socket
+        down at the deadline and the exchange ends with _Deadline.
         """
         conn, reused = self._connection()
         while True:
+            watchdog = _Watchdog(conn, deadline)
             try:
-                conn.request(method, full_path, body=data, headers=headers)
-                resp = conn.getresponse()
-                raw = _read_body(resp)
+                with watchdog:
+                    conn.request(method, full_path, body=data, headers=headers)
+                    resp = conn.getresponse()
+                    raw = _read_body(resp)
             except _BROKEN as e:
                 conn.close()
+                if watchdog.fired:
+                    raise _Deadline()
                 if method not in ('GET', 'HEAD'):
                     raise HeketiError(
                         'The connection to the Heketi server at %s broke after %s %s was sent (%s); it is not '
@@ -320,7 +364,12 @@ class HeketiClient(object):
                 continue
             except BaseException:
                 conn.close()
+                if watchdog.fired:
+                    raise _Deadline()
                 raise
+            if watchdog.fired:  # the body ended where the watchdog cut it: not the server's answer
+                conn.close()
+                raise _Deadline()
             break
         if resp.will_close:
             conn.close()
@@ -339,12 +388,14 @@ class HeketiClient(object):
         with self._lock:
             self.counts[name] += 1
 
-    def _raw(self, method, path, body=None):
-        """One HTTP exchange, never following redirects.
+    def _raw(self, method, path, body=None, deadline=None):
+        """One HTTP exchange, never following redirects, ended at ``deadline`` (default: now + timeout).
 
         Returns (status, headers, raw body). Raises HeketiError when the server
-        cannot be reached.
+        cannot be reached or does not finish its answer by the deadline.
         """
+        if deadline is None:
+            deadline = time.time() + self.timeout
         full_path = self._prefix + path
         url = self.url + path
         headers = {
@@ -360,9 +411,12 @@ class HeketiClient(object):
             self._count('writes')
         headers['User-Agent'] = USER_AGENT
         try:
-            return self._exchange(method, full_path, data, headers)
+            return self._exchange(method, full_path, data, headers, deadline)
         except HeketiError:
             raise
+        except _Deadline:
+            raise HeketiError('Heketi at %s did not finish answering %s %s within the timeout of %ss'
+                              % (self.url, method, path, self.timeout), url=url, method=method, path=path)
         except _TooLarge:
             raise HeketiError('Heketi at %s answered %s %s with more than %d bytes; refused (the bound is '
                               'MAX_RESPONSE_BYTES of the client)' % (self.url, method, path, MAX_RESPONSE_BYTES),
@@ -420,7 +474,7 @@ class HeketiClient(object):
         deadline = time.time() + self.timeout
         busy_delay = BUSY_START
         while True:
-            status, headers, raw = self._raw(method, path, body)
+            status, headers, raw = self._raw(method, path, body, deadline)
             if status == 429:
                 self._count('busy')
                 if time.time() + busy_delay > deadline:
@@ -432,20 +486,36 @@ class HeketiClient(object):
                 busy_delay = min(busy_delay * 2, BUSY_MAX)
                 continue
             break
+        if status in (202, 303) and method != 'GET':
+            # Heketi accepted the write: whatever fails from here on (following it to its end), the change
+            # may have been made or still be under way. Only Heketi's own "failed" (500 from the queue) is sure.
+            # (A 202 without Location, answered at once, is followed by nothing: it cannot fail here.)
+            try:
+                return self._accepted(method, path, status, headers, raw, deadline)
+            except HeketiError as e:
+                e.accepted = not getattr(e, 'operation_failed', False)
+                if e.accepted:
+                    e.message += (' (Heketi had accepted %s %s: the change may have been made or still be under way; '
+                                  'check the state, for example with glusterfs.heketi.heketi_info, and run again)'
+                                  % (method, path))
+                raise
+        if status in (202, 303):
+            return self._accepted(method, path, status, headers, raw, deadline)
+        if 200 <= status < 300:
+            return status, self._json(method, path, status, raw)
+        raise self._error(method, path, status, raw)
+
+    def _accepted(self, method, path, status, headers, raw, deadline):
+        """Follow a 202 (queue) or 303 (result) answer to the end."""
         if status == 202:
             location = headers.get('Location') if headers is not None else None
             if not location:
                 return status, self._json(method, path, status, raw)
             return self._wait(method, path, self._location_path(location), deadline)
-        if status == 303:
-            location = headers.get('Location')
-            return self._follow(self._location_path(location))
-        if 200 <= status < 300:
-            return status, self._json(method, path, status, raw)
-        raise self._error(method, path, status, raw)
+        return self._follow(self._location_path(headers.get('Location')), deadline)
 
-    def _follow(self, path):
-        status, headers, raw = self._raw('GET', path)
+    def _follow(self, path, deadline=None):
+        status, headers, raw = self._raw('GET', path, deadline=deadline)
         if 200 <= status < 300:
             return status, self._json('GET', path, status, raw)
         raise self._error('GET', path, status, raw)
@@ -453,7 +523,7 @@ class HeketiClient(object):
     def _wait(self, method, path, queue_path, deadline):
         delay = POLL_START
         while True:
-            status, headers, raw = self._raw('GET', queue_path)
+            status, headers, raw = self._raw('GET', queue_path, deadline=deadline)
             self._count('polls')
             if status == 200 and headers.get('X-Pending'):
                 if time.time() + delay > deadline:
@@ -464,15 +534,17 @@ class HeketiClient(object):
                 delay = min(delay * POLL_FACTOR, POLL_MAX)
                 continue
             if status == 303:
-                return self._follow(self._location_path(headers.get('Location')))
+                return self._follow(self._location_path(headers.get('Location')), deadline)
             if status == 204:
                 return status, None
             if status == 200:
                 return status, self._json('GET', queue_path, status, raw)
             if status == 500:
                 text = _server_text(raw)
-                raise HeketiError('Heketi at %s failed %s %s: %s' % (self.url, method, path, text or 'no message'),
-                                  status=500, url=self.url + path, method=method, path=path, body=text)
+                error = HeketiError('Heketi at %s failed %s %s: %s' % (self.url, method, path, text or 'no message'),
+                                    status=500, url=self.url + path, method=method, path=path, body=text)
+                error.operation_failed = True  # Heketi's own verdict: the operation ended, without the change
+                raise error
             if status == 404:
                 text = _server_text(raw)
                 raise HeketiError('Heketi at %s lost track of %s %s (%s answered 404: %s); the server may have '

@@ -34,12 +34,17 @@ def run_module(module, run, errors=()):
 
     A ModuleFailure fails the task with its message and partial result. An exception of one of the
     classes in ``errors`` fails it with its text, its traceback and its ``status`` (the HTTP status of
-    a HeketiError; None for an error without one). Any other exception is a bug and is left to Ansible.
+    a HeketiError; None for an error without one); when it says the server had ``accepted`` the write,
+    also with ``changed`` true and ``outcome: unknown``. Any other exception is a bug and is left to Ansible.
     """
     try:
         result = run(module)
     except ModuleFailure as e:
         module.fail_json(msg=e.msg, **e.result)
     except tuple(errors) as e:
-        module.fail_json(msg=str(e), status=getattr(e, 'status', None), exception=traceback.format_exc())
+        extra = {}
+        if getattr(e, 'accepted', False):
+            # The server accepted a write and following it failed: report a possible change, not none.
+            extra = dict(changed=True, outcome='unknown')
+        module.fail_json(msg=str(e), status=getattr(e, 'status', None), exception=traceback.format_exc(), **extra)
     module.exit_json(**result)

@@ -42,11 +42,17 @@ description:
     topology are set to the listed value, other tags are kept) and cluster flags set when the topology states them.
     A zone or hostname that differs on an existing node cannot be changed through the API; it is returned in
     RV(drift) and warned about, without failing. Nothing is ever removed.
-  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes whose hostnames differ
-    only in case, are reported in RV(drift) and warned about, with their ids, on every run, whoever created them.
-  - B(Concurrent runs.) Runs against one O(url) on one host are serialized by an exclusive lock file in that host's
-    temporary directory, held from the read of Heketi's topology to the last write (check mode takes none). Runs
-    on two hosts (two AWX execution nodes) or through two URLs of one server are not serialized; what they
+  - B(Duplicates.) Two devices of one node with the same name (or recorded path), or two nodes with one hostname
+    (in one cluster or in two), are reported in RV(drift) and warned about, with their ids, on every run, whoever
+    created them. When such duplicate nodes make the topology impossible to match, the module stops before any
+    write, naming them and the fix (remove the copy that holds no bricks), not advising to change the file.
+  - B(Concurrent runs.) Every run on one host is serialized by an exclusive lock file,
+    C(/run/lock/glusterfs-heketi-topology.lock) (the temporary folder where C(/run/lock) cannot be written),
+    held from the read of Heketi's topology to the last write (check mode takes none), whatever the URL's
+    spelling and the run's temporary folder. The C(glusterfs.heketi.topology) role runs the module on the Heketi
+    host, so every load it makes, from any controller or AWX execution node, takes that one lock. Runs of the
+    module on two other hosts are not serialized (for example with EL 7 or 8 Heketi hosts, where the role runs
+    the module on the controller, and the collection's AWX job templates do not run simultaneously); what they
     duplicate is reported as above.
   - The plan is one list of actions (RV(actions)); check mode predicts from it, execution performs it.
   - Nodes are added one after another. Devices are added concurrently across nodes (the devices of one node one
@@ -219,6 +225,8 @@ changed:
 actions:
   description:
     - What the module did, or in check mode would do, in order.
+    - When writes began and some did not succeed (the task fails), only the actions that did not end V(done).
+      A large load's full list is kept out of the failure's output; RV(counts) and RV(added) say the rest.
     - C(action) is one of V(create_cluster), V(set_cluster_flags), V(add_node), V(set_node_tags), V(add_device),
       V(set_device_tags); C(path) is the place in the topology; C(status) is V(planned) (check mode), V(done),
       V(failed) (with C(error)), V(unknown) (sent, but no answer came, the server was lost and may have made the
@@ -263,7 +271,7 @@ topology:
   description:
     - What Heketi holds after the run, as C(heketi-cli topology info --json) shows it, with ids.
     - In check mode, what it held before.
-  returned: success, and when some additions failed
+  returned: success
   type: dict
   sample:
     clusters:
@@ -298,10 +306,20 @@ failures:
       status: 400
       msg: "New Node doesn't have glusterd running"
 added:
-  description: Everything that was (V(done), V(reverted)) or may have been (V(unknown)) added or updated before the failure, as in RV(actions).
+  description:
+    - Everything that was (V(done), V(reverted)) or may have been (V(unknown)) added or updated before the failure,
+      in short, C(path), C(action), C(status) and what names it (C(hostname) and C(name) of a device, the id
+      Heketi gave when it answered).
   returned: failure after writes began
   type: list
   elements: dict
+  sample:
+    - {path: "clusters[0].nodes[3].devices[1]", action: add_device, status: done, hostname: node4, name: /dev/sdg}
+counts:
+  description: How many actions ended V(done), V(failed), V(unknown), V(skipped) and V(reverted).
+  returned: failure after writes began
+  type: dict
+  sample: {done: 38, failed: 0, unknown: 2, skipped: 60, reverted: 0}
 errors:
   description: Every validation problem or conflict with Heketi, each starting with its path in the topology.
   returned: when the topology is refused (nothing was written)
@@ -383,7 +401,7 @@ def run(module, client):
         return load(module, client, spec)
     # Serialize the loads against one server on this host: two plans made from the same read would
     # add the same devices twice.
-    with ServerLock(client.url, timeout=module.params['timeout']):
+    with ServerLock(timeout=module.params['timeout']):
         return load(module, client, spec)
 
 
@@ -417,10 +435,25 @@ def load(module, client, spec):
             failures.append({'path': '', 'action': 'read_topology', 'status': e.status, 'outcome': 'failed',
                              'msg': e.message, 'error': e.message})
     if failures:
-        result['failures'] = failures
-        result['added'] = [a for a in result['actions'] if a['status'] in ('done', 'reverted', 'unknown')]
+        counts = Counter(a['status'] for a in actions)
+        result.update(
+            failures=failures,
+            counts=dict((status, counts[status]) for status in ('done', 'failed', 'unknown', 'skipped', 'reverted')),
+            added=[_short(a) for a in result['actions'] if a['status'] in ('done', 'reverted', 'unknown')],
+            actions=[a for a in result['actions'] if a['status'] != 'done'])
+        result.pop('topology', None)
         raise ModuleFailure(failure_message(client.url, actions, failures, lost), **result)
     return result
+
+
+_NAMES = ('hostname', 'name', 'cluster', 'node', 'device')
+
+
+def _short(action):
+    """An action of the failure's RV(added): what it was and what names it."""
+    short = dict((k, action[k]) for k in ('path', 'action', 'status'))
+    short.update((k, action[k]) for k in _NAMES if action.get(k))
+    return short
 
 
 def main():

@@ -26,6 +26,8 @@ options:
   name:
     description:
       - Name of the volume. Heketi keeps volume names unique.
+      - 1-100 characters of C([A-Za-z0-9_-]) (Heketi's rule; GlusterFS names files on the storage nodes after the
+        volume, host and brick path in at most 255 characters).
     type: str
     required: true
   state:
@@ -75,8 +77,8 @@ options:
       - GlusterFS volume options set when the volume is created, each C(<name> <value>), for example
         C(performance.quick-read off).
       - Heketi's ssh executor runs them through a root shell on a storage node, so each must follow the rule the
-        collection's CSI driver applies to C(volumeoptions) (the collection README, "Security"):
-        the name C([a-z][a-z0-9._-]*) (at most 128 characters), the value 1-256 of C([A-Za-z0-9._:/@%+=-]). Any
+        collection's CSI driver applies to C(volumeoptions) (the collection README, section Security). The name
+        is C([a-z][a-z0-9._-]*) (at most 128 characters), the value 1-256 of C([A-Za-z0-9._:/@%+=-]). Any
         other entry is refused before a request is sent.
       - For an existing volume, each must be among the volume's options; Heketi cannot change them afterwards.
     type: list
@@ -175,6 +177,8 @@ diff:
 '''
 
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
@@ -186,6 +190,10 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import Mo
 from ansible_collections.glusterfs.heketi.plugins.module_utils._storageclass_parameters import volume_option_entry_error
 
 DEFAULTS = {'durability': 'replicate', 'replica': 3, 'disperse_data': 4, 'disperse_redundancy': 2}
+# Heketi's own rule (its volumeNameRe), and the length the collection's CSI driver keeps to: GlusterFS 10 refused a
+# 255-character name with "Volume file path ... is too long" even with a short brick path.
+VOLUME_NAME_MAX = 100
+VOLUME_NAME = re.compile(r'^[A-Za-z0-9_-]{1,%d}$' % VOLUME_NAME_MAX)
 
 
 def requested_durability(params, for_create):
@@ -266,8 +274,11 @@ def validate(module):
     if p['user'] not in (None, 'admin'):
         raise ModuleFailure("user: heketi_volume needs the admin user, got %r; Heketi lets 'user' list and start "
                             "creating volumes but not follow the operation, read, expand or delete them" % p['user'])
-    if not p['name'] or not p['name'].strip():
-        raise ModuleFailure('name: must not be empty')
+    if not VOLUME_NAME.match(p['name'] or ''):
+        raise ModuleFailure('name: %r is not a volume name Heketi and GlusterFS take: 1-%d characters of [A-Za-z0-9_-] '
+                            '(GlusterFS names the volume\'s files on every storage node after the volume, the host and '
+                            'the brick path, in at most 255 characters; the CSI driver keeps to the same bound)'
+                            % (p['name'], VOLUME_NAME_MAX))
     if p['size'] is not None and p['size'] < 1:
         raise ModuleFailure('size: must be an integer >= 1 (GiB), got %s' % p['size'])
     for opt in ('replica', 'disperse_data', 'disperse_redundancy'):

@@ -297,3 +297,11 @@ def test_injected_variables_are_role_options(data):
         options.update(spec["argument_specs"]["main"]["options"])
     unknown = set(ct["injectors"]["extra_vars"]) - set(options)
     assert not unknown, "the credential injects %s, which no role takes" % sorted(unknown)
+
+
+def test_no_template_or_workflow_runs_twice_at_once(data):
+    """Two topology loads at once could add a node or device twice: AWX queues a second launch of a template
+    (the module's lock on the Heketi host covers the rest, tests/integration/test_heketi_topology.py)."""
+    entries = data["heketi_awx_job_templates"] + data["heketi_awx_workflows"]
+    assert entries and all(entry.get("allow_simultaneous") is False for entry in entries), \
+        [entry["name"] for entry in entries if entry.get("allow_simultaneous") is not False]

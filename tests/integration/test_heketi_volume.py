@@ -254,3 +254,17 @@ def test_options_are_set_on_create_and_compared_after(pool, run_module):
     other = run_module("heketi_volume", dict(args, options=["performance.quick-read on"]))
     assert other.get("failed") and "Heketi cannot change the options" in other["msg"], other
     assert writes_since(pool, mark) == []
+
+
+@pytest.mark.parametrize("name", ["v" * 101, "v" * 300, "has space", "dot.ted", ""])
+def test_a_name_glusterfs_or_heketi_would_refuse_is_refused_before_any_request(pool, run_module, name):
+    mark = pool.mark()
+    res = run_module("heketi_volume", dict(pool.auth(), name=name, size=1))
+    assert res.get("failed") and res["msg"].startswith("name: %r is not a volume name" % name), res
+    assert pool.requests_since(mark) == [] and volumes(pool) == {}
+
+
+def test_a_name_of_100_characters_is_taken(pool, run_module):
+    res = run_module("heketi_volume", dict(pool.auth(), name="v" * 100, size=1))
+    assert not res.get("failed"), res
+    assert list(volumes(pool)) == ["v" * 100]

@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import os
 import tempfile
 import threading
 import time
-
-from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import HeketiError
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_topology.plan import DEVICE_ACTIONS
@@ -36,23 +33,32 @@ except ImportError:  # pragma: no cover
 
 # ------------------------------------------------------------------------------------- lock
 
-def lock_path(url, directory=None):
-    """The lock file of one Heketi server URL, in the temporary directory of the host the module runs on."""
-    digest = hashlib.sha256(to_bytes(url.rstrip('/').lower())).hexdigest()[:16]
-    return os.path.join(directory or tempfile.gettempdir(), 'glusterfs-heketi-topology-%s.lock' % digest)
+# The lock lives in /run/lock, not in the run's temporary folder: two runs with different TMPDIRs (two AWX
+# execution nodes or containers reaching the Heketi host over ssh) took separate locks and left duplicate devices.
+LOCK_DIR = '/run/lock'
+LOCK_NAME = 'glusterfs-heketi-topology.lock'
+
+
+def lock_path(directory=None):
+    """The topology lock of the host the module runs on: one for every Heketi URL (two spellings of one
+    server's URL took two locks when it was keyed by URL). /run/lock, else the temporary folder where
+    /run/lock cannot be written (a non-root controller)."""
+    if directory is None:
+        directory = LOCK_DIR if os.access(LOCK_DIR, os.W_OK) else tempfile.gettempdir()
+    return os.path.join(directory, LOCK_NAME)
 
 
 class ServerLock(object):
-    """An exclusive fcntl lock per Heketi URL, held from the read of Heketi's topology to the last write.
+    """An exclusive fcntl lock of the host, held from the read of Heketi's topology to the last write.
 
-    It serializes the loads that run on one host (the controller, an execution environment, or the
-    Heketi host) against one URL. It does not cover loads started on two hosts (two AWX execution
-    nodes, a controller and the Heketi host) or through two URLs of one server (127.0.0.1 and its
-    name): those are caught afterwards, since every run reports the duplicates Heketi holds.
+    It serializes every load that runs on one host, whatever the URL spelling and the temporary folder: the
+    topology role runs the module on the Heketi host, so every load the collection makes (from any controller or
+    AWX execution node) takes the same lock. Loads run on two other hosts are not serialized (the module run on
+    two controllers); what they duplicate is reported on every later run.
     """
 
-    def __init__(self, url, timeout, directory=None, poll=0.1):
-        self.path = lock_path(url, directory)
+    def __init__(self, timeout, directory=None, poll=0.1):
+        self.path = lock_path(directory)
         self.timeout = timeout
         self.poll = poll
         self.fd = None
@@ -71,9 +77,8 @@ class ServerLock(object):
                     raise
                 if time.monotonic() - start > self.timeout:
                     os.close(fd)
-                    raise HeketiError('Another topology load against this Heketi server is still running on this '
-                                      'host (lock %s held for more than %ss); run again when it has finished'
-                                      % (self.path, self.timeout))
+                    raise HeketiError('Another topology load is still running on this host (lock %s held for more '
+                                      'than %ss); run again when it has finished' % (self.path, self.timeout))
                 time.sleep(self.poll)
         self.waited = time.monotonic() - start
         self.fd = fd
@@ -127,6 +132,9 @@ class _Runner(object):
                         self.lost = e
                 if not _not_sent(e):
                     status = 'unknown'
+            if e.accepted:
+                # Heketi accepted the write and following it failed: it may have made the change.
+                status = 'unknown'
             action['status'] = status
             action['error'] = e.message
             with self.lock:

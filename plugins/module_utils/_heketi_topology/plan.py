@@ -76,17 +76,31 @@ def _index(current):
     return by_manage, by_storage, cluster_of, dups
 
 
+def _copy(node, cluster_of):
+    devices = node.get('devices') or []
+    bricks = sum(len(d.get('bricks') or []) for d in devices)
+    return '%s (cluster %s, %d device(s), %d brick(s))' % (node['id'], cluster_of[node['id']]['id'], len(devices), bricks)
+
+
+def _duplicate_node_message(kind, host, first, second, cluster_of):
+    """Two Heketi nodes with one hostname: which they are and the fix (remove the copy that holds no bricks)."""
+    how = ('differing only in case' if (first.get('hostnames') or {}).get(kind) != (second.get('hostnames') or {}).get(kind)
+           else 'left by two loads at the same time, or added by hand')
+    return ('Heketi holds two nodes with the %s hostname %s (%s): %s and %s. Remove the copy that holds no bricks '
+            '(glusterfs.heketi.heketi_node name=<its id> state=absent, then its cluster if it is left empty), then run '
+            'again' % (kind, host, how, _copy(first, cluster_of), _copy(second, cluster_of)))
+
+
 def duplicates(current):
     """Drift entries for duplicates Heketi already holds, whoever created them: two devices of one
     node with the same (normalised) name or recorded path, two nodes with one hostname (differing in
     case). Read from the topology already fetched: no extra request."""
     out = []
+    cluster_of = _index(current)[2]
     for kind, host, first, second in _index(current)[3]:
         out.append({
             'path': '', 'field': 'nodes', 'node': second['id'], 'hostname': host, 'ids': [first['id'], second['id']],
-            'msg': 'Heketi holds two nodes with the %s hostname %s (ids %s and %s, differing only in case); '
-                   'remove the one that should not be there (glusterfs.heketi.heketi_node state=absent)'
-                   % (kind, host, first['id'], second['id']),
+            'msg': _duplicate_node_message(kind, host, first, second, cluster_of),
         })
     for c in current.get('clusters', []):
         for n in c.get('nodes', []):
@@ -112,7 +126,7 @@ def duplicates(current):
 def make_plan(spec, current):
     """Compare the normalised topology with Heketi's; raise TopologyError on conflicts."""
     errors = []
-    by_manage, by_storage, cluster_of, dummy = _index(current)
+    by_manage, by_storage, cluster_of, dups = _index(current)
     clusters_by_id = dict((c['id'], c) for c in current.get('clusters', []))
     used_by = {}
     matched = []
@@ -142,7 +156,12 @@ def make_plan(spec, current):
             else:
                 homes.setdefault(cluster_of[hnode['id']]['id'], []).append(_label(hnode))
             nodes.append((fn, hnode))
-        if len(homes) > 1:
+        twice = [d for d in dups if any(d[1].lower() == h.lower() for fn, hn in nodes for h in fn['manage'] + fn['storage'])]
+        if len(homes) > 1 and twice:
+            # Not the file's fault: Heketi holds some of these nodes twice, in different clusters.
+            errors.extend('%s: %s' % (cp, _duplicate_node_message(kind, h, first, second, cluster_of))
+                          for kind, h, first, second in twice)
+        elif len(homes) > 1:
             errors.append('%s: its nodes already sit in %d Heketi clusters (%s); a file cluster must map to one '
                           'Heketi cluster, split it into one file cluster per Heketi cluster'
                           % (cp, len(homes), '; '.join('%s: %s' % (cid, ', '.join(sorted(h))) for cid, h in sorted(homes.items()))))

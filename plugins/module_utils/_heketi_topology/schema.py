@@ -209,7 +209,8 @@ class _Validator(object):
             self.err(path, 'is required: a non-empty list of hostnames or IP addresses')
             return []
         if isinstance(value, str):
-            self.err(path, 'must be a list of hostnames, got a string (write [%s])' % _show(value))
+            # The hint is JSON (topology.json's own language), so it can be pasted as it is.
+            self.err(path, 'must be a list of hostnames, got a string (write %s)' % json.dumps([to_text(value)]))
             return []
         if not isinstance(value, list):
             self.err(path, 'must be a list of hostnames, got %s' % _kind(value))
@@ -375,7 +376,8 @@ def _node(v, np_, entry, seen):
         devices = []
     elif not isinstance(devices, list):
         v.err('%s.devices' % np_, 'must be a list of device paths or {name: ...} mappings, got %s%s' % (
-            _kind(devices), ' (write a list, for example [/dev/sdf, /dev/sdg])' if isinstance(devices, str) else ''))
+            _kind(devices), ' (write a list, for example %s)' % json.dumps([to_text(devices)])
+            if isinstance(devices, str) else ''))
         devices = []
     names = {}
     for k, dev in enumerate(devices):

@@ -91,13 +91,14 @@ def test_src_nodes_are_matched_by_any_inventory_name_without_case():
 
 
 # --------------------------------------------------------------------------- the server lock
-def test_the_lock_serializes_runs_against_one_url(tmp_path):
-    url = "http://127.0.0.1:8080"
-    assert lock_path(url, str(tmp_path)) == lock_path(url + "/", str(tmp_path)) != lock_path("http://127.0.0.1:8081", str(tmp_path))
+def test_the_lock_serializes_runs_on_one_host(tmp_path):
+    assert lock_path(str(tmp_path)) == str(tmp_path / "glusterfs-heketi-topology.lock")
+    assert lock_path() in ("/run/lock/glusterfs-heketi-topology.lock",
+                           __import__("os").path.join(__import__("tempfile").gettempdir(), "glusterfs-heketi-topology.lock"))
     order = []
-    with ServerLock(url, timeout=5, directory=str(tmp_path)):
+    with ServerLock(timeout=5, directory=str(tmp_path)):
         def second():
-            with ServerLock(url, timeout=5, directory=str(tmp_path), poll=0.01):
+            with ServerLock(timeout=5, directory=str(tmp_path), poll=0.01):
                 order.append("second")
         t = threading.Thread(target=second)
         t.start()
@@ -105,8 +106,8 @@ def test_the_lock_serializes_runs_against_one_url(tmp_path):
         order.append("first done")
     t.join(5)
     assert order == ["first done", "second"]
-    with ServerLock(url, timeout=5, directory=str(tmp_path)):
+    with ServerLock(timeout=5, directory=str(tmp_path)):
         with pytest.raises(HeketiError) as err:
-            with ServerLock(url, timeout=0.2, directory=str(tmp_path), poll=0.05):
+            with ServerLock(timeout=0.2, directory=str(tmp_path), poll=0.05):
                 pass
-    assert "Another topology load against this Heketi server is still running" in err.value.message
+    assert "Another topology load is still running on this host" in err.value.message

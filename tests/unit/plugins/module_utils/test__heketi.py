@@ -143,10 +143,10 @@ def recorder(monkeypatch):
     seen = []
     real = HeketiClient._exchange
 
-    def recording(self, method, full_path, data, headers):
+    def recording(self, method, full_path, data, headers, deadline):
         base = self.url[:len(self.url) - len(self._prefix)] if self._prefix else self.url
         seen.append((method, base + full_path, dict(headers or {}).get("Authorization")))
-        return real(self, method, full_path, data, headers)
+        return real(self, method, full_path, data, headers, deadline)
 
     monkeypatch.setattr(HeketiClient, "_exchange", recording)
     return seen
@@ -466,8 +466,9 @@ def test_tls_connection_is_kept_alive(tls_server, connects):
 class ScriptedServer(object):
     """Serves ``script`` (one action per request, in order) on 127.0.0.1.
 
-    An action is ``("answer", status, body_bytes, extra_headers)`` or ``("drop",)``: read the whole
-    request, then close the connection without answering.
+    An action is ``("answer", status, body_bytes, extra_headers)``, ``("drop",)``: read the whole
+    request, then close the connection without answering, or ``("drip",)``: answer with headers and then one
+    byte of the body every 0.3 s, for as long as the client reads.
     """
 
     def __init__(self, script):
@@ -512,6 +513,15 @@ class ScriptedServer(object):
                     action = self.script.pop(0)
                     if action[0] == "drop":
                         break
+                    if action[0] == "drip":
+                        # Headers, then one byte of a long body now and then, until the client goes away.
+                        try:
+                            conn.sendall(b"HTTP/1.1 200 X\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                            while True:
+                                conn.sendall(b" ")
+                                __import__("time").sleep(0.3)
+                        except OSError:
+                            break
                     dummy, status, body, extra = action
                     head = "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n" % status
                     if "Content-Length" not in extra and "Transfer-Encoding" not in extra:
@@ -618,3 +628,48 @@ def test_a_missing_key_is_refused_before_any_request(scripted, key):
         HeketiClient(srv.url, "admin", key)
     assert str(err.value).startswith("key: no key was given for user 'admin'")
     assert srv.seen == [] and srv.connections == 0
+
+
+def test_the_timeout_bounds_a_server_that_answers_one_byte_now_and_then(scripted):
+    """Each byte comes well within the socket timeout, so only a bound on the whole exchange ends it
+    (before the fix, a timeout of 20 s kept running past 100 s)."""
+    import threading
+    srv = scripted(("drip",))
+    client = HeketiClient(srv.url, "admin", "k" * 32, timeout=2, request_timeout=5)
+    outcome = {}
+
+    def call():
+        try:
+            outcome["data"] = client.get("/clusters")
+        except HeketiError as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the request was still running 60 s after its timeout of 2 s"
+    assert "error" in outcome, outcome
+    assert "did not finish answering GET /clusters within the timeout of 2s" in str(outcome["error"])
+    assert outcome["error"].status is None and outcome["error"].accepted is False
+
+
+@pytest.mark.parametrize("after", [
+    answer(b"lost", 404),  # the queue forgot the operation (Heketi restarted)
+    ("drop",),  # the connection broke under the poll (Heketi killed)
+])
+def test_a_write_heketi_accepted_whose_poll_fails_is_reported_as_possibly_made(scripted, after):
+    srv = scripted(answer(b"", 202, Location="/queue/op1"), after)
+    client = HeketiClient(srv.url, "admin", "k" * 32, timeout=5, request_timeout=2)
+    with pytest.raises(HeketiError) as err:
+        client.post("/devices", {"name": "/dev/sdf", "node": "n1"})
+    assert err.value.accepted is True
+    assert "Heketi had accepted POST /devices: the change may have been made" in str(err.value)
+
+
+def test_a_write_heketi_reports_failed_is_not_possibly_made(scripted):
+    srv = scripted(answer(b"", 202, Location="/queue/op1"), answer(b"Unable to add device", 500))
+    client = HeketiClient(srv.url, "admin", "k" * 32, timeout=5, request_timeout=2)
+    with pytest.raises(HeketiError) as err:
+        client.post("/devices", {"name": "/dev/sdf", "node": "n1"})
+    assert err.value.accepted is False and err.value.status == 500
+    assert "Unable to add device" in str(err.value) and "may have been made" not in str(err.value)

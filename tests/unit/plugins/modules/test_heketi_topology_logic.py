@@ -412,3 +412,48 @@ def test_execute_keeps_within_max_inflight_and_adds_nodes_in_order():
         node_id = "n%031x" % (node_call + 1)
         devs = [k for k, c in enumerate(client.calls) if c[1] == "/devices" and c[2]["node"] == node_id]
         assert len(devs) == 2 and all(k > node_call for k in devs)
+
+
+@pytest.mark.parametrize("where,field,value", [
+    ("node", "hostnames", "node1.example.test"),
+    ("devices", None, "/dev/sdf"),
+])
+def test_the_hint_for_a_string_where_a_list_belongs_is_json(where, field, value):
+    """The hint is meant to be pasted into topology.json: valid JSON, not Python's repr (['a'])."""
+    t = seed()
+    if where == "node":
+        N(t, 0)["node"]["hostnames"]["manage"] = value
+    else:
+        N(t, 0)["devices"] = value
+    with pytest.raises(TopologyError) as err:
+        validate_topology(t)
+    [hint] = [e.split("(write ", 1)[1].rstrip(")") for e in err.value.errors if "(write " in e]
+    hint = hint.replace("a list, for example ", "")
+    assert json.loads(hint) == [value]
+
+
+def test_nodes_heketi_holds_twice_in_two_clusters_are_named_with_the_fix_not_the_split_advice():
+    """Two loads at the same time each made a cluster: the first added n1 to c1, the second n2 and n1 to c2.
+    Every later run used to fail advising to split the file, which is the wrong fix."""
+    current = {"clusters": [
+        hcluster("c1", [hnode("a1", ["n1"], ["10.0.0.1"], devices=["/dev/sdb"], cluster="c1")]),
+        hcluster("c2", [hnode("b2", ["n2"], ["10.0.0.2"], devices=["/dev/sdb"], cluster="c2"),
+                        hnode("a2", ["n1"], ["10.0.0.1"], cluster="c2")])]}
+    current["clusters"][0]["nodes"][0]["devices"][0]["bricks"] = ["br1"]
+    with pytest.raises(TopologyError) as err:
+        make_plan(validate_topology(small()), current)
+    text = " ".join(err.value.errors)
+    assert "split it" not in text
+    assert "Heketi holds two nodes with the manage hostname n1 (left by two loads at the same time" in text
+    assert "a1 (cluster c1, 1 device(s), 1 brick(s)) and a2 (cluster c2, 0 device(s), 0 brick(s))" in text
+    assert "Remove the copy that holds no bricks (glusterfs.heketi.heketi_node name=<its id> state=absent" in text
+
+
+def test_a_node_heketi_holds_twice_is_reported_in_drift_even_when_the_plan_can_be_made():
+    current = {"clusters": [hcluster("c1", [hnode("a", ["n1"], ["10.0.0.1"], devices=["/dev/sdb"]),
+                                            hnode("b", ["n2"], ["10.0.0.2"], devices=["/dev/sdb"]),
+                                            hnode("c", ["n2"], ["10.0.0.2"])])]}
+    plan = make_plan(validate_topology(small()), current)
+    dups = [d for d in plan["drift"] if d["field"] == "nodes"]
+    assert [(d["hostname"], d["ids"]) for d in dups] == [("n2", ["b", "c"]), ("10.0.0.2", ["b", "c"])]
+    assert all("left by two loads at the same time" in d["msg"] for d in dups)
