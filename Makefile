@@ -7,15 +7,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools csi-image image test lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
 	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
 	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
-	@echo "make test      set up what is missing, then lint, sanity, newest, units, molecule, core216, awx, integration,"
-	@echo "               day2, csi, kube-tests (core216, day2, csi, kube-tests in a second lane beside the others)"
-	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration day2 csi kube-tests);"
+	@echo "make test      set up what is missing, then every stage (lint, sanity, newest, units, molecule, core216, awx,"
+	@echo "               integration, lab-tests, day2, csi, kube-tests) in three lanes beside each other (TEST_LANES)"
+	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests);"
 	@echo "               make day2 (alias day2-lab): the day-2 playbooks on a 4-node lab of their own"
 
 setup: system venv heketi image
@@ -42,17 +42,24 @@ image: system
 csi-tools:
 	tools/build-csi-tools.sh
 
-# The Heketi CSI driver's image (csi/Containerfile) from the lab's local base image.
+# The Heketi CSI driver's image (csi/Containerfile) on its own minimal base (tools/build-csi-base.sh).
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
-csi-image: image
-	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+csi-base: system
+	tools/build-csi-base.sh
+
+csi-image: csi-base
+	cd csi && CGO_ENABLED=0 GOTOOLCHAIN=auto GOFLAGS=-mod=mod \
 	  go build -trimpath -ldflags "-s -w" -o _out/heketi-csi ./cmd/heketi-csi
 	docker build -f csi/Containerfile -t $(CSI_IMAGE) csi
+
+# govulncheck on the driver, offline (the vulnerability database built from the Go module proxy's golang.org/x/vulndb).
+csi-vulncheck:
+	tools/csi-vulncheck.sh
 
 test: setup
 	tools/run-tests.sh
 
-lint sanity newest units integration molecule core216 awx csi kube-tests day2 day2-lab: setup
+lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab: setup
 	tools/run-tests.sh $@
 
 lab: setup

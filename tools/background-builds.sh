@@ -7,6 +7,7 @@
 #                                                not already running (default: every build); returns at once
 #   tools/background-builds.sh wait NAME         block until NAME has finished; exit with its status
 #                                                (0 at once when its binaries exist)
+#   tools/background-builds.sh check             exit 0 when every build's outputs are there (in the cache)
 #
 # Builds: kube (tools/build-kube-apiserver.sh: kube-apiserver, kube-controller-manager, kube-scheduler and the
 # kubelet, every version), e2e (the same script with --e2e: Kubernetes' e2e.test, which starts once kube has
@@ -80,8 +81,14 @@ case "${1:-}" in
     [[ $# -eq 2 ]] || { echo "usage: $0 wait NAME" >&2; exit 2; }
     wait_one "$2"
     ;;
+  check)
+    for name in "${all[@]}"; do
+      read -ra cmd <<<"$(command_of "$name")"
+      "${cmd[@]}" --check >/dev/null 2>&1 || exit 1
+    done
+    ;;
   *)
-    echo "usage: $0 start [NAME...] | wait NAME" >&2
+    echo "usage: $0 start [NAME...] | wait NAME | check" >&2
     exit 2
     ;;
 esac

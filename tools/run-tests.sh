@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # the stage functions are called indirectly, as "stage_$name"
 # Run every test stage (or the ones named), time each, keep going after a failure, and exit non-zero
-# when any stage failed. Stages, in order: lint sanity newest (the newest ansible-core, in a trixie
-# container) units molecule core216 (the ansible-core 2.16 lane) awx (AWX data, execution environment,
-# site.yml as an AWX job) integration (real Heketi, the container lab) csi (the CSI driver: go test,
-# csi-sanity, a real mount) kube-tests (real kube-apiserver + kube-controller-manager: StorageClass, PVCs,
-# the CSI sidecars) and day2 (the day-2 playbooks on a lab of their own, the real Heketi with its ssh executor;
-# `day2-lab` is its old name).
+# when any stage failed. Stages: lint sanity newest (the newest ansible-core, in a trixie container) units
+# molecule core216 (the ansible-core 2.16 lane) awx (AWX data, execution environment, site.yml as an AWX job)
+# integration (the modules against the real Heketi) lab-tests (roles and drills on the container lab) csi (the CSI
+# driver: go test, csi-sanity, a real mount) kube-tests (real kube-apiserver + kube-controller-manager:
+# StorageClass, PVCs, the CSI sidecars) and day2 (the day-2 playbooks on a lab of their own, the real Heketi with
+# its ssh executor; `day2-lab` is its old name). They run in lanes beside each other (below).
 #
 # The Kubernetes binaries and the CSI tools take most of a fresh machine's time (~20-35 min per Kubernetes
 # version on 2 cores). tools/background-builds.sh starts them in the background (.ci/run does so before
-# `make setup`); only csi and kube-tests, the last stages, wait for them.
+# `make setup`); only csi and kube-tests wait for them.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root" || exit 1
@@ -53,17 +53,24 @@ check_build() {
 # -------------------------------------------------------------------------------------------------
 stage_sanity() { tools/ansible-test.sh sanity; }
 stage_units() { pytest -q tests/unit; }
-# Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, the day-2 lab (a stage of
-# its own, in the second lane); every other file under tests/integration needs only Heketi and docker.
+# Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, the container lab (each file
+# its own lab), the day-2 lab; every other file under tests/integration needs only the real Heketi (stage
+# integration).
 kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
+lab_tests=(test_device_facts.py test_drills.py test_firewall_lab.py test_heketi_role.py test_package_transactions.py)
 day2_tests=(test_day2_lab.py test_day2_ops_lab.py)
 stage_integration() {
   local ignore=() t
-  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${day2_tests[@]}"; do ignore+=(--ignore "tests/integration/$t"); done
+  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${lab_tests[@]}" "${day2_tests[@]}"; do
+    ignore+=(--ignore "tests/integration/$t")
+  done
   pytest -q tests/integration "${ignore[@]}"
 }
-go_csi() { (cd csi && GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
+stage_lab-tests() { pytest -q "${lab_tests[@]/#/tests/integration/}"; }
+# GOTOOLCHAIN=auto: csi/go.mod names the toolchain the driver is built with (its toolchain line: the Go module
+# proxy serves it once into the module cache, outside the clone).
+go_csi() { (cd csi && GOTOOLCHAIN=auto GOFLAGS=-mod=mod CGO_ENABLED=0 go "$@"); }
 stage_csi() {
   go_csi vet ./... && go_csi test -count=1 ./... || return 1
   tools/background-builds.sh wait csi || return 1
@@ -102,20 +109,16 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration day2 csi kube-tests)
+((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests)
+build_stages=" csi kube-tests "
 if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
   tools/background-builds.sh start || exit 1
 fi
-declare -A result elapsed
+declare -A result elapsed lane_of
 failed=0
-# A second lane runs some stages, one after another in the order of the stage list, beside the first lane's from
-# the start: the stages that wait for the background builds and are loopback-bound or short (core216, awx, day2,
-# csi, kube-tests; the first three run while the builds that csi and kube-tests wait for are still going). On 2 cores
-# the two lanes overlap their waits (builds, container boots, polling). Its output is printed when it ends.
-# PARALLEL_STAGES= runs every stage in order in one lane.
-read -ra parallel <<<"${PARALLEL_STAGES-kube-tests csi core216 awx day2 day2-lab}"
 lane_dir="$root/.cache/lanes"
-declare -A beside
+mkdir -p "$lane_dir"
+rm -f "$lane_dir"/*.rc "$lane_dir"/*.log "$lane_dir"/queue
 run_stage() {
   local stage="$1" start=$SECONDS rc=0
   echo "===== stage: $stage"
@@ -123,36 +126,78 @@ run_stage() {
   echo "$rc $((SECONDS - start))" >"$lane_dir/$stage.rc"
   return 0
 }
-mkdir -p "$lane_dir"
-rm -f "$lane_dir"/*.rc
-second=()
-if ((${#stages[@]} > 1)); then
-  for stage in "${stages[@]}"; do
-    [[ " ${parallel[*]} " == *" $stage "* ]] && { second+=("$stage"); beside[$stage]=1; }
+
+# Lanes: TEST_LANES (default 3) lanes take the stages from one queue, each running its next stage as soon as it is
+# free. On 2 cores most stages spend much of their time waiting (container boots, package installs in the
+# containers, polling, the background builds), so three lanes overlap those waits; stages never share a lab, a
+# port or a scratch tree (tests/integration/test_lanes_side_by_side.py). The queue holds the longest stages first,
+# by the time each took in the last run on this machine (kept in the build cache; the defaults below otherwise),
+# and on a machine whose background builds are still running the stages that wait for them last. A stage's
+# output is printed, whole, when it ends. TEST_LANES=1 runs the stages one after another in the order given.
+declare -A expected=([lint]=100 [sanity]=80 [newest]=200 [units]=180 [molecule]=600 [core216]=250 [awx]=220
+  [integration]=400 [lab-tests]=900 [day2]=500 [csi]=120 [kube-tests]=700)
+times_file="$build_cache_root/stage-times"
+if [[ -r "$times_file" ]]; then
+  while read -r stage secs; do [[ -n "$stage" && "$secs" =~ ^[0-9]+$ ]] && expected[$stage]=$secs; done <"$times_file"
+fi
+lanes="${TEST_LANES:-3}"
+((${#stages[@]} > 1)) || lanes=1
+order=("${stages[@]}")
+if ((lanes > 1)); then
+  builds_done=1
+  tools/background-builds.sh check >/dev/null 2>&1 || builds_done=0
+  mapfile -t order < <(for stage in "${stages[@]}"; do
+    late=0
+    [[ $builds_done == 0 && "$build_stages" == *" $stage "* ]] && late=1
+    echo "$late ${expected[$stage]:-300} $stage"
+  done | sort -k1,1n -k2,2nr | cut -d' ' -f3)
+fi
+printf '%s\n' "${order[@]}" >"$lane_dir/queue"
+take() {
+  local fd stage
+  exec {fd}>"$lane_dir/queue.lock"
+  flock "$fd"
+  stage="$(head -n1 "$lane_dir/queue")"
+  sed -i '1d' "$lane_dir/queue"
+  exec {fd}>&-
+  echo "$stage"
+}
+lane() {
+  local n="$1" stage fd
+  while stage="$(take)"; [[ -n "$stage" ]]; do
+    echo "$n" >"$lane_dir/$stage.lane"
+    run_stage "$stage" >"$lane_dir/$stage.log" 2>&1 </dev/null
+    exec {fd}>"$lane_dir/out.lock"
+    flock "$fd"
+    echo "===== lane $n: $stage ($(cut -d' ' -f2 "$lane_dir/$stage.rc")s, rc $(cut -d' ' -f1 "$lane_dir/$stage.rc"))"
+    cat "$lane_dir/$stage.log"
+    exec {fd}>&-
   done
-fi
-lane_pid=""
-if ((${#second[@]})); then
-  (for stage in "${second[@]}"; do run_stage "$stage"; done) >"$lane_dir/second.log" 2>&1 </dev/null &
-  lane_pid=$!
-  echo "===== second lane started: ${second[*]} (log: $lane_dir/second.log)"
-fi
-for stage in "${stages[@]}"; do
-  [[ -n "${beside[$stage]:-}" ]] || run_stage "$stage"
-done
-if [[ -n "$lane_pid" ]]; then
-  wait "$lane_pid"
-  echo "===== second lane (${second[*]}):"
-  cat "$lane_dir/second.log"
+}
+if ((lanes == 1)); then
+  for stage in "${order[@]}"; do run_stage "$stage"; done
+else
+  echo "===== $lanes lanes; queue: ${order[*]}"
+  pids=()
+  for ((n = 1; n <= lanes; n++)); do lane "$n" & pids+=($!); done
+  wait "${pids[@]}"
 fi
 for stage in "${stages[@]}"; do
   read -r rc secs <"$lane_dir/$stage.rc" 2>/dev/null || { rc=1; secs=0; }
   if [[ "$rc" == 0 ]]; then result[$stage]=passed; else result[$stage]=FAILED; failed=1; fi
   elapsed[$stage]=$secs
+  lane_of[$stage]="$(cat "$lane_dir/$stage.lane" 2>/dev/null || echo 1)"
 done
+# The times of the stages that passed, for the next run's queue on this machine.
+mkdir -p "$build_cache_root"
+{
+  for stage in "${!expected[@]}"; do
+    if [[ "${result[$stage]:-}" == passed ]]; then echo "$stage ${elapsed[$stage]}"; else echo "$stage ${expected[$stage]}"; fi
+  done
+} | sort >"$times_file.new" && mv "$times_file.new" "$times_file"
 echo "===== summary"
 for stage in "${stages[@]}"; do
-  printf '%-12s %-7s %5ss%s\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}" "${beside[$stage]:+ (second lane)}"
+  printf '%-12s %-7s %5ss  lane %s\n' "$stage" "${result[$stage]}" "${elapsed[$stage]}" "${lane_of[$stage]}"
 done
 echo "total ${SECONDS}s"
 exit "$failed"

@@ -52,7 +52,7 @@ description:
     spelling and the run's temporary folder. The C(glusterfs.heketi.topology) role runs the module on the Heketi
     host, so every load it makes, from any controller or AWX execution node, takes that one lock. Runs of the
     module on two other hosts are not serialized (for example with EL 7 or 8 Heketi hosts, where the role runs
-    the module on the controller: the collection's AWX job templates do not run simultaneously); what they
+    the module on the controller, and the collection's AWX job templates do not run simultaneously); what they
     duplicate is reported as above.
   - The plan is one list of actions (RV(actions)); check mode predicts from it, execution performs it.
   - Nodes are added one after another. Devices are added concurrently across nodes (the devices of one node one
@@ -225,8 +225,8 @@ changed:
 actions:
   description:
     - What the module did, or in check mode would do, in order.
-    - When writes began and some did not succeed (the task fails), only the actions that did not end V(done):
-      a large load's full list is kept out of the failure's output (RV(counts) and RV(added) say the rest).
+    - When writes began and some did not succeed (the task fails), only the actions that did not end V(done).
+      A large load's full list is kept out of the failure's output; RV(counts) and RV(added) say the rest.
     - C(action) is one of V(create_cluster), V(set_cluster_flags), V(add_node), V(set_node_tags), V(add_device),
       V(set_device_tags); C(path) is the place in the topology; C(status) is V(planned) (check mode), V(done),
       V(failed) (with C(error)), V(unknown) (sent, but no answer came, the server was lost and may have made the

@@ -37,7 +37,8 @@ def go_env() -> dict:
     env = dict(os.environ)
     # GOPATH as tools/build-cache.sh sets it (the Makefile and tools/run-tests.sh export it).
     env.setdefault("GOPATH", str(Path(env.get("GLUSTERFS_HEKETI_CACHE") or Path.home() / ".cache" / "glusterfs-heketi") / "go"))
-    env.update(GOTOOLCHAIN="local", GOFLAGS="-mod=mod", CGO_ENABLED="0")
+    # auto: csi/go.mod's toolchain line names the Go the driver is built with (served by the Go module proxy).
+    env.update(GOTOOLCHAIN="auto", GOFLAGS="-mod=mod", CGO_ENABLED="0")
     return env
 
 
@@ -104,14 +105,13 @@ class Daemon:
 class DriverProcess(Daemon):
     """heketi-csi --mode <mode> on <dir>/<mode>.sock."""
 
-    def __init__(self, workdir: Path, mode: str = "controller", resturl: str | None = None):
+    def __init__(self, workdir: Path, mode: str = "controller", extra: list[str] | None = None):
         self.socket = Path(workdir) / ("%s.sock" % mode)
         self.endpoint = "unix://%s" % self.socket
         argv = [str(build_driver()), "--mode", mode, "--endpoint", self.endpoint, "--drivername", DRIVER_NAME]
         if mode == "node":
             argv += ["--nodeid", "sanity-node"]
-        if resturl:
-            argv += ["--resturl", resturl]
+        argv += extra or []
         super().__init__(workdir, mode, argv)
 
     def start(self) -> "DriverProcess":

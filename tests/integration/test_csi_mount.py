@@ -1,10 +1,13 @@
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The driver's node service mounts a REAL GlusterFS volume: csi/test/lab/mount_test.go (go test -tags lab)
-starts 3 storage containers (glusterd, a replica-3 volume on tmpfs bricks) and the driver's image in a
-client container, calls NodePublishVolume over gRPC twice (one target read-only), writes a file through
-the first target and reads it through the second, then unpublishes and finds nothing mounted.
+"""The driver's node plugin on a REAL GlusterFS volume: csi/test/lab/mount_test.go (go test -tags lab) starts 3
+storage containers (glusterd, a replica-3 volume on tmpfs bricks), a node container (systemd, the FUSE client)
+and the driver's image in a container sharing the node's PID namespace and network (--mounter=host). Over gRPC,
+with the kubelet's paths: the volume staged once, published to pods' targets (one read-only), a file shared; a
+writer through a target sees no error while the plugin is killed, started again and replaced by a rebuilt image
+(the FUSE client lives in a systemd scope and a cgroup of the node, never in the plugin's); a FUSE client killed
+from outside is mounted again by the next publish; twelve targets share one FUSE client; unstaged, nothing is left.
 
 Volumes made by CreateVolume cannot be mounted here: Heketi's ssh executor creates thin LVs, and this
 kernel has no device-mapper ("Required device-mapper target(s) not detected"); the mock executor's

@@ -27,10 +27,11 @@ GiB = 1 << 30
 @pytest.fixture
 def sanity_setup(heketi_server, tmp_path):
     heketi_server.load(CSITOPOLOGY)
-    ctrl = DriverProcess(tmp_path / "driver", "controller", resturl=heketi_server.url).start()
+    # No URL flag: the URL, user and key come from the secrets csi-sanity passes with each call.
+    ctrl = DriverProcess(tmp_path / "driver", "controller").start()
     # csi-sanity's clean-up asks the node service (NodeGetCapabilities, NodeUnpublishVolume of
     # targets never published): the driver's node mode serves it on its own socket.
-    node = DriverProcess(tmp_path / "driver", "node").start()
+    node = DriverProcess(tmp_path / "driver", "node", ["--mounter=container"]).start()
     yield heketi_server, ctrl, node, tmp_path
     node.stop()
     ctrl.stop()

@@ -66,6 +66,9 @@ def sa_kubeconfig(kube, namespace: str, account: str, path: Path) -> Path:
         "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}})
     config = json.loads(Path(kube.kubeconfig).read_text())
     config["users"] = [{"name": account, "user": {"token": answer["status"]["token"]}}]
+    token = path.with_suffix(".token")
+    token.write_text(answer["status"]["token"])
+    os.chmod(token, 0o600)
     config["contexts"] = [{"name": account, "context": {"cluster": "kubelab", "user": account}}]
     config["current-context"] = account
     path.write_text(json.dumps(config))
@@ -89,8 +92,11 @@ def lab(heketi_server, tmp_path):
             storageclass_csi_driver_name=DRIVER_NAME, storageclass_volumenameprefix=PREFIX))
         assert play.rc == 0, play
         kubeconfig = sa_kubeconfig(kube, CSI_NS, "heketi-csi-controller", tmp_path / "sa.kubeconfig")
-        # No --resturl: the URL comes from the Secret, as in the role's Deployment.
-        driver = DriverProcess(tmp_path / "driver", "controller").start()
+        # The URL comes from the Secret, as in the role's Deployment; the driver reaches the API as the controller's
+        # ServiceAccount (the GID annotation of its PVs), as in its pod.
+        driver = DriverProcess(tmp_path / "driver", "controller", [
+            "--kube-api", kube.url, "--kube-token-file", str(kubeconfig.with_suffix(".token")),
+            "--kube-ca-file", str(kube.ca_file)]).start()
         procs.append(driver)
         sock = str(driver.socket)
         common = ["--kubeconfig", str(kubeconfig), "--csi-address", sock, "--leader-election",
@@ -147,6 +153,11 @@ def test_claim_lifecycle_through_the_sidecars(lab):
     assert vol["size"] == 1 and pv["spec"]["capacity"]["storage"] == "1Gi"
     assert vol["durability"]["replicate"]["replica"] == 3
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
+    # Item 8: the volume's GID (gidMin/gidMax; Heketi makes the brick roots root:<gid> 2775) is annotated on the
+    # PV, from which the kubelet adds it to the groups of every pod using it (as in-tree).
+    assert vol["gid"] and csi["volumeAttributes"]["gid"] == str(vol["gid"])
+    wait_for("the PV's GID annotation", lambda: api(kube, "GET", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
+             ["metadata"].get("annotations", {}).get("pv.beta.kubernetes.io/gid") == str(vol["gid"]), 30, procs)
     assert pvc["status"]["capacity"]["storage"] == "1Gi"
 
     # Expansion: csi-resizer -> ControllerExpandVolume -> POST /volumes/{id}/expand.
@@ -191,7 +202,8 @@ def test_a_retried_create_never_makes_a_second_volume(lab):
 
 def test_a_wrong_key_never_leaves_the_controller_dead(lab):
     """Issue 20, item 7: a Secret with a wrong key, a claim, csi-provisioner restarted, the Secret fixed: the claim
-    is Bound, and the driver was never touched. Before the fix Probe reused the last key a request carried, so the
+    is Bound, and the driver was never touched (and item 8's Low part: a Secret without key first, UNAVAILABLE,
+    its claim Bound once the Secret is fixed). Before the fix Probe reused the last key a request carried, so the
     restarted csi-provisioner exited at start-up (Probe failed) until the driver itself restarted."""
     kube, server, driver, procs = lab
     path = "/api/v1/namespaces/%s/secrets/heketi-csi" % NS
@@ -202,6 +214,15 @@ def test_a_wrong_key_never_leaves_the_controller_dead(lab):
         api(kube, "PUT", path, secret)
 
     good = api(kube, "GET", path)["data"]["key"]
+    # Item 8 (Low): a Secret without key is UNAVAILABLE (retried), no longer INVALID_ARGUMENT.
+    secret = api(kube, "GET", path)
+    del secret["data"]["key"]
+    api(kube, "PUT", path, secret)
+    nokey = "nokey-" + uuid.uuid4().hex[:6]
+    make_claim(kube, nokey)
+    wait_for("CreateVolume answered UNAVAILABLE for the Secret without key",
+             lambda: 'CreateVolume: rpc error: code = Unavailable desc = the CSI Secret has no "key"' in driver.log_text(),
+             60, procs)
     set_key(base64.b64encode(b"not-the-key").decode())
     name = "badkey-" + uuid.uuid4().hex[:6]
     make_claim(kube, name)
@@ -216,8 +237,12 @@ def test_a_wrong_key_never_leaves_the_controller_dead(lab):
              lambda: "successfully acquired lease" in provisioner.log_text()[started:].lower(), 60, procs)
     pid = driver.proc.pid
     set_key(good)
+    fixed = time.monotonic()
+    bound(kube, nokey, procs)
+    # Recorded, not asserted: the sidecar's own back-off (--retry-interval-max, 2 s here) sets it.
+    print("the Secret fixed -> claim %s Bound in %.1f s" % (nokey, time.monotonic() - fixed))
     pvc = bound(kube, name, procs)
     assert driver.proc.pid == pid and driver.proc.poll() is None
-    vols = heketi_volumes(server)
-    assert [v["id"] for v in vols] == [api(kube, "GET", "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
-                                       ["spec"]["csi"]["volumeHandle"]]
+    handles = {api(kube, "GET", "/api/v1/persistentvolumes/" + claim(kube, c)["spec"]["volumeName"])["spec"]["csi"]
+               ["volumeHandle"] for c in (name, nokey)}
+    assert {v["id"] for v in heketi_volumes(server)} == handles and len(handles) == 2

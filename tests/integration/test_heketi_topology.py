@@ -422,8 +422,8 @@ def test_server_killed_mid_load_then_rerun_converges_without_duplicates(heketi_s
 
 
 @pytest.mark.parametrize("trial", [1, 2])
-def test_two_loads_with_their_own_temporary_folders_and_url_spellings_are_serialized(make_heketi_server, run_module,
-                                                                                   tmp_path, trial):
+def test_two_loads_with_own_temporary_folders_and_url_spellings_are_serialized(
+        make_heketi_server, run_module, tmp_path, trial):
     """Two AWX execution nodes (each its own TMPDIR) load the same topology at once through two spellings of one
     URL: the lock (one per host, in /run/lock) makes the second wait and find everything there. Keyed by URL in
     the temporary folder, 4 of 18 such trials left duplicates in Heketi."""

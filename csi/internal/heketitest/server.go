@@ -6,10 +6,16 @@ package heketitest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +32,7 @@ import (
 // Server is one running Heketi.
 type Server struct {
 	URL       string
+	CA        []byte // PEM of the CA that signed the server's certificate (TLS only)
 	AdminKey  string
 	UserKey   string
 	ClusterID string
@@ -67,7 +74,13 @@ func freePort() (int, error) {
 }
 
 // Start starts Heketi in dir and loads the topology.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return start(dir, false) }
+
+// StartTLS starts Heketi serving HTTPS (enable_tls) with a certificate for 127.0.0.1 signed by a CA of its own
+// (Server.CA), and loads the topology.
+func StartTLS(dir string) (*Server, error) { return start(dir, true) }
+
+func start(dir string, useTLS bool) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -83,6 +96,22 @@ func Start(dir string) (*Server, error) {
 		"glusterfs": map[string]any{
 			"executor": "mock", "db": filepath.Join(dir, "heketi.db"), "loglevel": "info",
 		},
+	}
+	if useTLS {
+		ca, cert, key, err := certificates()
+		if err != nil {
+			return nil, err
+		}
+		s.CA = ca
+		s.URL = "https://127.0.0.1:" + strconv.Itoa(port)
+		for name, pem := range map[string][]byte{"server.crt": cert, "server.key": key} {
+			if err := os.WriteFile(filepath.Join(dir, name), pem, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		cfg["enable_tls"] = true
+		cfg["cert_file"] = filepath.Join(dir, "server.crt")
+		cfg["key_file"] = filepath.Join(dir, "server.key")
 	}
 	raw, _ := json.MarshalIndent(cfg, "", "  ")
 	conf := filepath.Join(dir, "heketi.json")
@@ -157,11 +186,55 @@ func (s *Server) load() error {
 }
 
 // Admin is a client with the admin key (the tests' own view of Heketi).
-func (s *Server) Admin() *heketi.Client { return heketi.New(s.URL, "admin", []byte(s.AdminKey)) }
+func (s *Server) Admin() *heketi.Client {
+	c := heketi.New(s.URL, "admin", []byte(s.AdminKey))
+	if s.CA != nil {
+		c.HTTP, _ = heketi.HTTPClient(s.CA)
+	}
+	return c
+}
 
 // Secrets are the CSI secrets a StorageClass would hand the driver.
 func (s *Server) Secrets() map[string]string {
-	return map[string]string{"key": s.AdminKey, "user": "admin", "resturl": s.URL}
+	out := map[string]string{"key": s.AdminKey, "user": "admin", "resturl": s.URL}
+	if s.CA != nil {
+		out["ca.crt"] = string(s.CA)
+	}
+	return out
+}
+
+// certificates makes a CA and a server certificate for 127.0.0.1 signed by it (PEM).
+func certificates() (caPEM, certPEM, keyPEM []byte, err error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "heketitest CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // Volumes reads every volume Heketi holds.

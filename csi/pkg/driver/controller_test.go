@@ -24,6 +24,8 @@ import (
 var srv *heketitest.Server
 
 func TestMain(m *testing.M) {
+	RunLauncher()
+	inPrivateMountNamespace()
 	dir, err := os.MkdirTemp("", "heketi-csi-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -135,7 +137,7 @@ func TestCreateVolumeIsIdempotentOnTheName(t *testing.T) {
 func TestCreateVolumeTypesReachHeketi(t *testing.T) {
 	d := controller(t)
 	for _, tc := range []struct {
-		volumetype, want string
+		volumetype, want          string
 		replica, data, redundancy int
 	}{
 		{"replicate:2", "replicate", 2, 0, 0},
@@ -196,14 +198,14 @@ func TestCreateVolumeRefusesBadInputBeforeCallingHeketi(t *testing.T) {
 	nokey := createReq("pvc-bad", giB, nil)
 	nokey.Secrets = map[string]string{"resturl": srv.URL}
 	_, err = d.CreateVolume(ctx, nokey)
-	wantCode(t, err, codes.InvalidArgument, `no "key"`)
+	wantCode(t, err, codes.Unavailable, `no "key"`)
 	limit := createReq("pvc-bad", giB/2, nil)
 	limit.CapacityRange.LimitBytes = giB / 2
 	_, err = d.CreateVolume(ctx, limit)
 	wantCode(t, err, codes.OutOfRange, "whole GiB")
 	mismatch := createReq("pvc-bad", giB, map[string]string{"resturl": "http://192.0.2.50:8080"})
 	_, err = d.CreateVolume(ctx, mismatch)
-	wantCode(t, err, codes.InvalidArgument, "differs from the secret's resturl")
+	wantCode(t, err, codes.InvalidArgument, "differs from the CSI Secret's resturl")
 	after, _ := srv.Volumes()
 	if len(after) != len(before) {
 		t.Fatalf("bad requests changed Heketi: %d volumes before, %d after", len(before), len(after))
@@ -263,7 +265,7 @@ func TestControllerExpandVolumeGrowsTheHeketiVolume(t *testing.T) {
 	}
 	id := resp.Volume.VolumeId
 	exp, err := d.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{
-		VolumeId: id, CapacityRange: &csi.CapacityRange{RequiredBytes: 5*giB/2}, Secrets: srv.Secrets()})
+		VolumeId: id, CapacityRange: &csi.CapacityRange{RequiredBytes: 5 * giB / 2}, Secrets: srv.Secrets()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +309,8 @@ func TestValidateVolumeCapabilities(t *testing.T) {
 	r, err := d.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{
 		VolumeId: id, VolumeCapabilities: []*csi.VolumeCapability{{
 			AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
-			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}}})
+			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}},
+		Secrets: srv.Secrets()})
 	if err != nil || r.Confirmed != nil || !strings.Contains(r.Message, "block access is not supported") {
 		t.Fatalf("block: %v %v", r, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -36,22 +37,26 @@ const (
 // Config is what the command line gives the driver. It never holds the Heketi key: that comes
 // in every request's CSI secrets.
 type Config struct {
-	Name     string // CSI driver name, e.g. heketi.csi.glusterfs
-	Mode     Mode
-	NodeID   string
-	RestURL  string // default Heketi URL when neither the class nor the secret gives one
-	RestUser string // default Heketi user ("admin")
+	Name   string // CSI driver name, e.g. heketi.csi.glusterfs
+	Mode   Mode
+	NodeID string
 	// OpTimeout bounds one Heketi operation (create, expand, delete) run on behalf of a request.
 	// It is independent of the request's deadline: a sidecar that gives up and retries finds the
 	// operation still running (Aborted) or finished (the same volume), never a second one.
 	OpTimeout time.Duration
 	Mounter   Mounter
+	// MountTimeout bounds one node operation (stage, publish, unpublish, unstage), independent of the request's
+	// deadline as OpTimeout is.
+	MountTimeout time.Duration
 
 	// RegistrationDir is where the kubelet's plugin watcher looks for registration sockets (node mode; empty:
 	// no registration, e.g. when node-driver-registrar runs beside the driver). KubeletRegistrationPath is the
 	// CSI socket's path as the kubelet sees it (default: the endpoint's path).
 	RegistrationDir         string
 	KubeletRegistrationPath string
+	// KubeAPI (controller mode): where the controller keeps the GID annotation of the driver's PVs (GIDAnnotation);
+	// nil: it does not.
+	KubeAPI *KubeAPI
 	// HealthAddress serves GET /healthz, MetricsAddress GET /metrics (HOST:PORT; empty: off).
 	HealthAddress  string
 	MetricsAddress string
@@ -66,18 +71,13 @@ type Driver struct {
 	cfg Config
 
 	mu       sync.Mutex
-	inflight map[string]*operation    // by Heketi volume name (create) or id (delete, expand)
-	indexes  map[string]*volumeIndex  // by Heketi URL
-	lastCred map[string]heketiCredent // by Heketi URL: the last credentials a request carried
+	inflight map[string]*operation   // by Heketi volume name (create) or id (delete, expand)
+	indexes  map[string]*volumeIndex // by Heketi URL, at most maxIndexes (least recently used dropped)
 
 	metrics *Metrics
+	locks   pathLocks        // node operations, by target or staging path
 	reg     *Registrar       // nil without registration
 	self    *grpc.ClientConn // to the driver's own gRPC server, for the health check
-}
-
-type heketiCredent struct {
-	user string
-	key  []byte
 }
 
 // operation is one Heketi write in flight, shared by the request that started it and any retry.
@@ -99,7 +99,12 @@ func New(cfg Config) (*Driver, error) {
 			return nil, errors.New("node mode needs a node id")
 		}
 		if cfg.Mounter == nil {
-			cfg.Mounter = SystemMounter{}
+			cfg.Mounter = &NodeMounter{Mode: MountHost}
+		}
+		if nm, ok := cfg.Mounter.(*NodeMounter); ok {
+			if err := nm.Check(); err != nil {
+				return nil, err
+			}
 		}
 	default:
 		return nil, fmt.Errorf("mode %q: want controller or node", cfg.Mode)
@@ -107,19 +112,30 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.RegistrationDir != "" && cfg.Mode != ModeNode {
 		return nil, errors.New("--registration-dir: only the node plugin registers with the kubelet")
 	}
-	if cfg.RestUser == "" {
-		cfg.RestUser = "admin"
-	}
 	if cfg.OpTimeout <= 0 {
 		cfg.OpTimeout = 10 * time.Minute
 	}
-	return &Driver{
+	if cfg.MountTimeout <= 0 {
+		cfg.MountTimeout = defaultMountTimeout
+	}
+	d := &Driver{
 		cfg:      cfg,
 		inflight: map[string]*operation{},
 		indexes:  map[string]*volumeIndex{},
-		lastCred: map[string]heketiCredent{},
 		metrics:  newMetrics(),
-	}, nil
+	}
+	if cfg.Mode == ModeNode {
+		d.metrics.watchMounts(cfg.Mounter)
+	}
+	d.metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "heketi_csi_heketi_operations_in_flight",
+		Help: "Heketi writes (create, expand, delete) running, each on behalf of a request or of its retries.",
+	}, func() float64 {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return float64(len(d.inflight))
+	}))
+	return d, nil
 }
 
 // Metrics returns the driver's metrics.
@@ -167,6 +183,14 @@ func (d *Driver) Serve(ctx context.Context, endpoint string) error {
 	if err := d.startHTTP(ctx); err != nil {
 		lis.Close()
 		return err
+	}
+	if d.cfg.Mode == ModeController && d.cfg.KubeAPI != nil {
+		a, err := newGIDAnnotator(d.cfg.KubeAPI, d.cfg.Name, func(string) { d.metrics.gidAnnotations.Inc() })
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		go a.run(ctx)
 	}
 	errs := make(chan error, 2)
 	go func() { errs <- srv.Serve(lis) }()
@@ -231,50 +255,51 @@ func logCalls(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler 
 	return resp, err
 }
 
-// client returns the Heketi client for a request: URL from the class parameter, else the
-// secret's resturl, else the --resturl flag; user from the class, else the secret, else the flag;
-// the key only from the secrets.
-func (d *Driver) client(classURL, classUser string, secrets map[string]string) (*heketi.Client, error) {
-	u := classURL
-	if u == "" {
-		u = strings.TrimRight(secrets[SecretRestURL], "/")
-	}
-	if u == "" {
-		u = strings.TrimRight(d.cfg.RestURL, "/")
-	}
-	if u == "" {
-		return nil, status.Error(codes.InvalidArgument, "no Heketi URL: set the class parameter resturl, the secret's resturl or the controller's --resturl")
-	}
-	user := classUser
-	if user == "" {
-		user = secrets[SecretUser]
-	}
-	if user == "" {
-		user = d.cfg.RestUser
-	}
-	key, ok := secrets[SecretKey]
-	if !ok || key == "" {
-		return nil, status.Errorf(codes.InvalidArgument,
-			"the CSI secrets carry no %q: name the Secret with csi.storage.k8s.io/provisioner-secret-name and controller-expand-secret-name (and -namespace) in the StorageClass", SecretKey)
-	}
-	d.mu.Lock()
-	d.lastCred[u] = heketiCredent{user: user, key: []byte(key)}
-	d.mu.Unlock()
-	return heketi.New(u, user, []byte(key)), nil
-}
+// SecretCA is the Secret key of the PEM CA bundle Heketi's TLS certificate is checked against.
+const SecretCA = "ca.crt"
 
-// knownClient returns a client built from the last credentials a request carried, for calls
-// whose request has no secrets (Probe, ValidateVolumeCapabilities without secrets).
-func (d *Driver) knownClient() *heketi.Client {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if c, ok := d.lastCred[strings.TrimRight(d.cfg.RestURL, "/")]; ok && d.cfg.RestURL != "" {
-		return heketi.New(d.cfg.RestURL, c.user, c.key)
+// client returns the Heketi client of a request's Secret: its resturl, user (default admin), key and ca.crt.
+// The URL comes from the Secret only: a class parameter resturl (or restuser) is accepted when it says the same,
+// else INVALID_ARGUMENT, so that no class can point the controller's signed tokens at another host. What is
+// missing or wrong in the Secret is UNAVAILABLE: csi-provisioner keeps the claim in progress and retries, and
+// fixing the Secret is enough.
+func (d *Driver) client(classURL, classUser string, secrets map[string]string) (*heketi.Client, error) {
+	u := strings.TrimRight(secrets[SecretRestURL], "/")
+	if u == "" {
+		return nil, status.Errorf(codes.Unavailable,
+			"the CSI Secret has no %q (the Heketi URL): put it in the Secret the StorageClass names "+
+				"(csi.storage.k8s.io/provisioner-secret-name, controller-expand-secret-name)", SecretRestURL)
 	}
-	for u, c := range d.lastCred {
-		return heketi.New(u, c.user, c.key)
+	if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" ||
+		pu.User != nil || pu.RawQuery != "" || pu.Fragment != "" {
+		return nil, status.Errorf(codes.Unavailable, "the CSI Secret's %q %q: want http(s)://host[:port][/path]", SecretRestURL, u)
 	}
-	return nil
+	if classURL != "" && classURL != u {
+		return nil, status.Errorf(codes.InvalidArgument,
+			"parameter resturl=%q differs from the CSI Secret's resturl %q: the Heketi URL comes from the Secret (drop the parameter)", classURL, u)
+	}
+	user := secrets[SecretUser]
+	if user == "" {
+		user = "admin"
+	}
+	if classUser != "" && classUser != user {
+		return nil, status.Errorf(codes.InvalidArgument,
+			"parameter restuser=%q differs from the CSI Secret's user %q: the Heketi user comes from the Secret (drop the parameter)", classUser, user)
+	}
+	key := secrets[SecretKey]
+	if key == "" {
+		return nil, status.Errorf(codes.Unavailable,
+			"the CSI Secret has no %q (the Heketi key): put it in the Secret the StorageClass names "+
+				"(csi.storage.k8s.io/provisioner-secret-name, controller-expand-secret-name)", SecretKey)
+	}
+	hc, err := heketi.HTTPClient([]byte(secrets[SecretCA]))
+	if err != nil {
+		return nil, status.Errorf(codes.Unavailable, "the CSI Secret's %q: %v", SecretCA, err)
+	}
+	c := heketi.New(u, user, []byte(key))
+	c.HTTP = hc
+	c.Observe = d.metrics.observeHeketi
+	return c, nil
 }
 
 // heketiStatus turns a Heketi error into a CSI status whose message names the call and answer.

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/glusterfs-heketi/heketi-csi/pkg/heketi"
 )
@@ -15,21 +16,66 @@ type volumeIndex struct {
 	mu       sync.Mutex
 	vols     map[string]*heketi.Volume
 	reserved map[int64]bool // GIDs handed to creates still running
+	used     time.Time      // last use, to drop the least recently used index
+	// refreshing is closed when the refresh in flight ends (nil: none): concurrent creates share one refresh
+	// (after a restart twenty creates each read all 150 volumes: 3,048 GETs), and refreshErr is its outcome.
+	refreshing chan struct{}
+	refreshErr error
 }
+
+// maxIndexes bounds the Heketi servers the controller keeps an index of (each Secret may name another URL).
+const maxIndexes = 16
 
 func (d *Driver) index(url string) *volumeIndex {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	idx, ok := d.indexes[url]
 	if !ok {
+		if len(d.indexes) >= maxIndexes {
+			oldest := ""
+			for u, i := range d.indexes {
+				if oldest == "" || i.used.Before(d.indexes[oldest].used) {
+					oldest = u
+				}
+			}
+			delete(d.indexes, oldest) // only a cache: the next use of that URL lists its volumes again
+		}
 		idx = &volumeIndex{vols: map[string]*heketi.Volume{}, reserved: map[int64]bool{}}
 		d.indexes[url] = idx
 	}
+	idx.used = time.Now()
 	return idx
 }
 
-// refresh brings the index in line with Heketi's list of (complete) volumes.
+// refresh brings the index in line with Heketi's list of (complete) volumes; a refresh already in flight is
+// joined instead of started again. Its list is recent enough for every caller: the volumes a caller looks for
+// were complete before the caller came (a create of that name finishing later puts its volume itself).
 func (idx *volumeIndex) refresh(ctx context.Context, c *heketi.Client) error {
+	idx.mu.Lock()
+	if ch := idx.refreshing; ch != nil {
+		idx.mu.Unlock()
+		select {
+		case <-ch:
+			idx.mu.Lock()
+			defer idx.mu.Unlock()
+			return idx.refreshErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	ch := make(chan struct{})
+	idx.refreshing = ch
+	idx.mu.Unlock()
+	err := idx.load(ctx, c)
+	idx.mu.Lock()
+	idx.refreshing, idx.refreshErr = nil, err
+	idx.mu.Unlock()
+	close(ch)
+	return err
+}
+
+// load reads Heketi's list and the volumes not seen yet.
+func (idx *volumeIndex) load(ctx context.Context, c *heketi.Client) error {
 	ids, err := c.VolumeIDs(ctx)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ type Metrics struct {
 	calls         *prometheus.HistogramVec // CSI calls by method and code
 	callsInFlight *prometheus.GaugeVec     // CSI calls running, by method
 	heketi        *prometheus.HistogramVec // Heketi requests by call and status
+	repairs       *prometheus.CounterVec   // dead mounts mounted again, by stage or publish
+	// gidAnnotations counts the PVs given the GID annotation.
+	gidAnnotations prometheus.Counter
 }
 
 // latencyBuckets span a local call (1 ms) to a slow Heketi operation (2 min).
@@ -27,8 +31,8 @@ func newMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "heketi_csi_call_duration_seconds",
-			Help: "CSI calls served, by method and gRPC code, with their duration.",
+			Name:    "heketi_csi_call_duration_seconds",
+			Help:    "CSI calls served, by method and gRPC code, with their duration.",
 			Buckets: latencyBuckets,
 		}, []string{"method", "code"}),
 		callsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -36,12 +40,20 @@ func newMetrics() *Metrics {
 			Help: "CSI calls being served, by method.",
 		}, []string{"method"}),
 		heketi: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "heketi_csi_heketi_request_duration_seconds",
-			Help: "Requests to Heketi, by call (method and path with ids replaced by {id}) and HTTP status (0: not reached), with their duration.",
+			Name:    "heketi_csi_heketi_request_duration_seconds",
+			Help:    "Requests to Heketi, by call (method and path with ids replaced by {id}) and HTTP status (0: not reached), with their duration.",
 			Buckets: latencyBuckets,
 		}, []string{"call", "status"}),
 	}
-	m.Registry.MustRegister(m.calls, m.callsInFlight, m.heketi,
+	m.repairs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "heketi_csi_node_mount_repairs_total",
+		Help: "Mounts whose GlusterFS FUSE client was gone (ENOTCONN), mounted again, by the call that found them (stage, publish).",
+	}, []string{"call"})
+	m.gidAnnotations = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "heketi_csi_pv_gid_annotations_total",
+		Help: "PersistentVolumes of the driver given the annotation pv.beta.kubernetes.io/gid (their volume's GID).",
+	})
+	m.Registry.MustRegister(m.calls, m.callsInFlight, m.heketi, m.repairs, m.gidAnnotations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -56,4 +68,41 @@ func (m *Metrics) interceptor(ctx context.Context, req any, info *grpc.UnaryServ
 	g.Dec()
 	m.calls.WithLabelValues(method, status.Code(err).String()).Observe(time.Since(start).Seconds())
 	return resp, err
+}
+
+// watchMounts adds the node's GlusterFS mounts, read from its mount table at every scrape: the mounts (staging
+// mounts and the binds into pods) and the FUSE clients (one per distinct device).
+func (m *Metrics) watchMounts(mounter Mounter) {
+	count := func(clients bool) float64 {
+		entries, err := mounter.Mounts()
+		if err != nil {
+			return -1
+		}
+		n, devices := 0, map[string]bool{}
+		for _, e := range entries {
+			if e.FSType == "fuse.glusterfs" {
+				n++
+				devices[e.Device] = true
+			}
+		}
+		if clients {
+			return float64(len(devices))
+		}
+		return float64(n)
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "heketi_csi_node_glusterfs_mounts",
+			Help: "GlusterFS mounts in the node's mount table (staging mounts and the binds into pods); -1 when unreadable.",
+		}, func() float64 { return count(false) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "heketi_csi_node_fuse_clients",
+			Help: "GlusterFS FUSE clients of the node's mounts (distinct devices of its GlusterFS mounts: a dead client counts until its last mount is gone); -1 when unreadable.",
+		}, func() float64 { return count(true) }),
+	)
+}
+
+// observeHeketi records one Heketi request (heketi.Client.Observe).
+func (m *Metrics) observeHeketi(call string, code int, took time.Duration) {
+	m.heketi.WithLabelValues(call, strconv.Itoa(code)).Observe(took.Seconds())
 }

@@ -91,7 +91,7 @@ func TestNodePluginRegistersWithTheKubelet(t *testing.T) {
 	t.Cleanup(func() { registrationRecheck = old })
 	regDir := t.TempDir()
 	health := freeAddr(t)
-	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a",
+	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", Mounter: &NodeMounter{Mode: MountContainer},
 		RegistrationDir: regDir, HealthAddress: health})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestNodePluginRegistersWithTheKubelet(t *testing.T) {
 
 func TestRegistrationSocketGoesWithTheDriver(t *testing.T) {
 	regDir := t.TempDir()
-	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", RegistrationDir: regDir,
+	d, err := New(Config{Name: "heketi.csi.glusterfs", Mode: ModeNode, NodeID: "node-a", RegistrationDir: regDir, Mounter: &NodeMounter{Mode: MountContainer},
 		KubeletRegistrationPath: "/var/lib/kubelet/plugins/heketi.csi.glusterfs/csi.sock"})
 	if err != nil {
 		t.Fatal(err)
@@ -214,6 +214,7 @@ func TestControllerHealthAndMetrics(t *testing.T) {
 		`heketi_csi_call_duration_seconds_count{code="InvalidArgument",method="CreateVolume"} 1`,
 		`heketi_csi_call_duration_seconds_count{code="OK",method="Probe"}`,
 		"heketi_csi_calls_in_flight",
+		"heketi_csi_heketi_operations_in_flight 0",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -12,6 +12,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -20,8 +22,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is a Heketi answer that is not a success, or a transport failure (Status 0).
@@ -54,13 +59,91 @@ type Client struct {
 	HTTP *http.Client
 	// PollMin/PollMax bound the poll interval of the async protocol (doubling from PollMin).
 	PollMin, PollMax time.Duration
+	// Observe, when set, is told of every request: the call ("GET /volumes/{id}": ids replaced), the HTTP
+	// status (0: no answer) and how long it took.
+	Observe func(call string, status int, took time.Duration)
 }
 
-var defaultHTTP = &http.Client{
-	Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second},
-	Timeout:   60 * time.Second,
-	// Every hop needs its own token: answer 3xx to the caller instead of following it.
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// MaxErrorBody bounds the text of a remote answer that goes into an error (and so into gRPC errors, events and
+// logs): Heketi's messages are one line; anything longer is not Heketi's.
+const MaxErrorBody = 512
+
+// errorText is a remote body fit for an error message: one line, printable, at most MaxErrorBody bytes.
+func errorText(raw []byte) string {
+	s := strings.TrimSpace(string(raw))
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > MaxErrorBody {
+		cut := MaxErrorBody
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + fmt.Sprintf("... (%d bytes)", len(raw))
+	}
+	return s
+}
+
+var idSegment = regexp.MustCompile(`/[a-fA-F0-9]{32}(/|$)`)
+
+// callName is method and path with Heketi ids replaced by {id}, a bounded label for metrics.
+func callName(method, path string) string {
+	return method + " " + idSegment.ReplaceAllString(idSegment.ReplaceAllString(path, "/{id}$1"), "/{id}$1")
+}
+
+var defaultHTTP = newHTTP(nil)
+
+// newHTTP is an HTTP client that uses no proxy, trusts roots (nil: the system's) and never follows a redirect
+// (every hop needs its own token: a 3xx goes back to the caller).
+func newHTTP(roots *x509.CertPool) *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32, IdleConnTimeout: 90 * time.Second,
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}},
+		Timeout:       60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// maxTrusted bounds the HTTP clients kept for distinct CA bundles.
+const maxTrusted = 16
+
+var (
+	trustedMu sync.Mutex
+	trusted   = map[[32]byte]*http.Client{}
+)
+
+// HTTPClient returns the HTTP client that trusts the PEM certificates of caPEM (empty: the system's roots), one
+// per distinct bundle (their connections are reused), at most maxTrusted kept.
+func HTTPClient(caPEM []byte) (*http.Client, error) {
+	if len(bytes.TrimSpace(caPEM)) == 0 {
+		return defaultHTTP, nil
+	}
+	sum := sha256.Sum256(caPEM)
+	trustedMu.Lock()
+	defer trustedMu.Unlock()
+	if c, ok := trusted[sum]; ok {
+		return c, nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("no PEM certificate in it")
+	}
+	if len(trusted) >= maxTrusted {
+		for k, c := range trusted { // drop one: it is only a cache of connections
+			c.CloseIdleConnections()
+			delete(trusted, k)
+			break
+		}
+	}
+	c := newHTTP(pool)
+	trusted[sum] = c
+	return c, nil
 }
 
 // New returns a client for base URL u with the user and key given.
@@ -114,7 +197,15 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*answer
 	if hc == nil {
 		hc = defaultHTTP
 	}
+	start := time.Now()
 	resp, err := hc.Do(req)
+	if c.Observe != nil {
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+		}
+		c.Observe(callName(method, path), code, time.Since(start))
+	}
 	if err != nil {
 		return nil, &Error{Method: method, Path: path, Body: err.Error()}
 	}
@@ -132,7 +223,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any) (*answer
 }
 
 func fail(method, path string, a *answer) error {
-	return &Error{Method: method, Path: path, Status: a.status, Body: strings.TrimSpace(string(a.body))}
+	return &Error{Method: method, Path: path, Status: a.status, Body: errorText(a.body)}
 }
 
 // locPath turns a Location header (relative, as Heketi sends it, or absolute) into a path.
@@ -224,14 +315,22 @@ func (c *Client) Hello(ctx context.Context) error {
 	if hc == nil {
 		hc = defaultHTTP
 	}
+	start := time.Now()
 	resp, err := hc.Do(req)
+	if c.Observe != nil {
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+		}
+		c.Observe("GET /hello", code, time.Since(start))
+	}
 	if err != nil {
 		return &Error{Method: "GET", Path: "/hello", Body: err.Error()}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return &Error{Method: "GET", Path: "/hello", Status: resp.StatusCode, Body: strings.TrimSpace(string(raw))}
+		return &Error{Method: "GET", Path: "/hello", Status: resp.StatusCode, Body: errorText(raw)}
 	}
 	return nil
 }
