@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Day-2 operations of issue 21 on one container lab: real glusterd, the real Heketi (TLS, ssh executor).
 
-One lab for the file (DAY2_OPS_LAB_NAME, default hy1; DAY2_KEEP_LAB=1 keeps it): node1..node3 storage nodes with
+One lab for the file (DAY2_OPS_LAB_NAME, default ghd2ops; DAY2_KEEP_LAB=1 keeps it): node1..node3 storage nodes with
 Heketi on node1, node4 the Heketi cold standby. The tests run in order and share its state:
 1. backups: the timer runs as its own unprivileged account under Heketi's sandbox and writes only its folder;
    a backup folder the heketi account could redirect (a link out of Heketi's data folder) is refused;
@@ -22,7 +22,7 @@ import pytest
 
 from daylab import ROOT, DayLab, recap, wait_for
 
-NAME = os.environ.get("DAY2_OPS_LAB_NAME", "hy1")
+NAME = os.environ.get("DAY2_OPS_LAB_NAME", "ghd2ops")
 TAGS = ("--tags", "glusterfs_servers,heketi,topology")
 CORE216 = ROOT / ".venv-core216" / "bin" / "ansible-playbook"
 BACKUPS = "/var/lib/heketi-backups"
