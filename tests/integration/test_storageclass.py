@@ -258,10 +258,11 @@ def test_client_certificate_context(kube, heketi, names):
 
 # -- bad input stops before anything is changed --------------------------------------------------------
 @pytest.mark.parametrize("extra, fragment", [
-    ({"storageclass_volumetype": "replica3"}, "storageclass_volumetype 'replica3'"),
-    ({"storageclass_gidmin": 60000}, "storageclass_gidmin (60000) must not exceed storageclass_gidmax (50000)"),
+    ({"storageclass_volumetype": "replica3"}, "storageclass_volumetype: StorageClass parameter volumetype='replica3'"),
+    ({"storageclass_gidmin": 60000}, "storageclass_gidmin: StorageClass parameter gidMin='60000': greater than gidMax 50000"),
     ({"storageclass_heketi_url": "heketi:8080"}, "storageclass_heketi_url 'heketi:8080'"),
-    ({"storageclass_clusterid": "not-an-id"}, "storageclass_clusterid 'not-an-id'"),
+    ({"storageclass_clusterid": "not-an-id"},
+     "storageclass_clusterid: StorageClass parameter clusterid='not-an-id': 'not-an-id' is not a Heketi cluster id"),
 ])
 def test_bad_variable_is_named_and_nothing_changes(kube, heketi, names, extra, fragment):
     server = kube(OLD)
