@@ -34,25 +34,31 @@ HOST_PATHS = ("/var/lib/kubelet", "/var/log/pods", "/var/log/containers", "/opt/
 
 
 class Cluster:
-    def __init__(self, version: str, workdir: Path, controller_manager: bool = True):
-        self.api = KubeAPIServer(version, workdir / "kube", controller_manager=controller_manager, scheduler=True,
+    """A control plane (kube-scheduler, the controllers of a cluster with nodes) and NODES nodes node-1, node-2..."""
+
+    def __init__(self, version: str, workdir: Path, nodes: int = 1):
+        self.api = KubeAPIServer(version, workdir / "kube", controller_manager=True, scheduler=True,
                                  controllers=NODE_CONTROLLERS).start()
-        self.node: KubeNode | None = None
+        self.nodes: list[KubeNode] = []
         try:
-            self.node = KubeNode(self.api, workdir / "node").start()
+            for i in range(1, nodes + 1):
+                self.nodes.append(KubeNode(self.api, workdir / ("node%d" % i), name="node-%d" % i).start())
         except BaseException:
-            self.api.stop()
+            self.stop()
             raise
+        self.node = self.nodes[0]
 
     def stop(self) -> list[str]:
-        left = self.node.stop() if self.node else []
+        left = []
+        for node in self.nodes:
+            left += node.stop()
         self.api.stop()
         return left
 
 
-def cluster(version: str, workdir: Path, controller_manager: bool = True) -> Cluster:
+def cluster(version: str, workdir: Path, nodes: int = 1) -> Cluster:
     try:
-        return Cluster(version, workdir, controller_manager)
+        return Cluster(version, workdir, nodes)
     except RuntimeError as err:
         pytest.fail(str(err), pytrace=False)
 
@@ -112,6 +118,11 @@ def wait_pod(api: KubeAPIServer, namespace: str, name: str, phases=("Succeeded",
 def delete(api: KubeAPIServer, path: str, timeout: float = 120) -> None:
     """DELETE PATH and wait until it is gone."""
     api.request("DELETE", path)
+    wait_gone(api, path, timeout)
+
+
+def wait_gone(api: KubeAPIServer, path: str, timeout: float = 120) -> None:
+    """Wait until PATH is gone (what a controller deletes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if api.request("GET", path)[0] == 404:

@@ -1,0 +1,129 @@
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The seed's steps 5-8 on Kubernetes 1.25, as users run them, with pods on real kubelets.
+
+- The StorageClass comes from playbooks/storageclass.yml (the in-tree kubernetes.io/glusterfs provisioner on 1.25).
+- A claim (ReadWriteMany) gets its volume from the real Heketi through the real kube-controller-manager. Heketi
+  runs with the mock executor (it cannot make bricks here: its thin LVs need device-mapper, which this kernel
+  lacks), its topology naming three real glusterd containers by address (tests/integration/glusterlab.py).
+- STAND-IN for Heketi's brick creation: the test creates, on those glusterd containers, the GlusterFS volume
+  Heketi recorded (same name, replica count and GID; bricks on tmpfs). Everything else is real.
+- Two nodes (tools/kube/node.py: kubelet v1.25.15 + containerd each), so ReadWriteMany is proven across nodes: a
+  pod on node-1 writes as a non-root user (the volume's GID, which the kubelet adds to the pod's groups) and keeps
+  running while a pod on node-2 reads the file back; the kubelet's in-tree glusterfs plugin mounts the volume
+  with the host's FUSE client for each.
+- Pods deleted: no GlusterFS mount is left on either node. Claim deleted: the PV is gone, and Heketi's volume.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+
+import pytest
+from glusterlab import BrickStandIn, StorageLab
+from heketi_server import HeketiServer
+from kubenode import cluster, create, delete, pod, wait_gone, wait_pod
+from kubetest import OLD, get, run_play, sc_path
+
+NS = "default"
+BOUND_TIMEOUT = 120
+
+
+def topology(addresses: list[str]) -> dict:
+    """Heketi's topology: one node per storage container, named by its address, in zones 1-3."""
+    return {"clusters": [{"block": False, "nodes": [
+        {"node": {"hostnames": {"manage": [address], "storage": [address]}, "zone": i + 1},
+         "devices": ["/dev/sdb", "/dev/sdc"]} for i, address in enumerate(addresses)]}]}
+
+
+@pytest.fixture(scope="module")
+def intree(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("pods-intree")
+    storage = StorageLab(prefix="hd-intree")
+    heketi = lab = None
+    try:
+        storage.start()
+        heketi = HeketiServer(workdir / "heketi").start()
+        heketi.load(topology(storage.addresses))
+        lab = cluster(OLD, workdir, nodes=2)
+        names = {"storageclass_name": "glusterfs-" + uuid.uuid4().hex[:8],
+                 "storageclass_secret_name": "heketi-" + uuid.uuid4().hex[:8]}
+        result = run_play(lab.api, heketi, names)
+        assert result.rc == 0, result
+        yield {"api": lab.api, "lab": lab, "heketi": heketi, "storage": storage, "names": names}
+    finally:
+        left = lab.stop() if lab else []
+        if heketi:
+            heketi.kill()
+        storage.stop()
+    assert left == [], "the nodes left on the host: %s" % left
+
+
+def claim(name: str, storageclass: str, size: str = "1Gi") -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
+            "spec": {"storageClassName": storageclass, "accessModes": ["ReadWriteMany"],
+                     "resources": {"requests": {"storage": size}}}}
+
+
+def wait_bound(api, name: str) -> dict:
+    deadline = time.monotonic() + BOUND_TIMEOUT
+    while time.monotonic() < deadline:
+        pvc = get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
+        if pvc["status"].get("phase") == "Bound":
+            return pvc
+        time.sleep(0.5)
+    pytest.fail("claim %s not Bound within %ss" % (name, BOUND_TIMEOUT), pytrace=False)
+
+
+def glusterfs_mounts(node) -> list[str]:
+    return [line for line in node.mounts() if " - fuse.glusterfs " in line]
+
+
+def test_pods_write_and_read_a_claim_across_nodes_then_the_claim_is_deleted(intree):
+    api, lab, heketi, storage = intree["api"], intree["lab"], intree["heketi"], intree["storage"]
+    storageclass = get(api, sc_path(intree["names"]["storageclass_name"]))
+    assert storageclass["provisioner"] == "kubernetes.io/glusterfs"
+
+    name = "data-" + uuid.uuid4().hex[:6]
+    create(api, "/api/v1/namespaces/%s/persistentvolumeclaims" % NS, claim(name, storageclass["metadata"]["name"]))
+    pvc = wait_bound(api, name)
+    pv = get(api, "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
+    volume_id = BrickStandIn.volume_id(pv)
+    gid = int(pv["metadata"]["annotations"]["pv.beta.kubernetes.io/gid"])
+    assert heketi.get("/volumes/" + volume_id)["name"] == pv["spec"]["glusterfs"]["path"]
+
+    # STAND-IN for Heketi's brick creation: the volume Heketi recorded, on the real glusterd containers.
+    BrickStandIn(api, heketi, storage).create_for(pv)
+
+    token = secrets.token_hex(8)
+    volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": name}}]
+    mounts = [{"name": "data", "mountPath": "/data"}]
+    on = {"node-1": {"nodeSelector": {"kubernetes.io/hostname": "node-1"}},
+          "node-2": {"nodeSelector": {"kubernetes.io/hostname": "node-2"}}}
+    create(api, "/api/v1/namespaces/%s/pods" % NS, pod(
+        "writer", "echo %s > /data/hello && id -G && touch /data/written && sleep 3600" % token, volumes, mounts,
+        restart="Always", extra=on["node-1"]))
+    wait_pod(api, NS, "writer", ("Running",), node=lab.nodes[0])
+    node1, node2 = lab.nodes
+    assert node1.exec(NS, "writer", ["cat", "/data/hello"]).stdout.strip() == token
+    assert str(gid) in node1.pod_log(NS, "writer").split()  # the volume's GID among the pod's groups
+    assert glusterfs_mounts(node1), "no GlusterFS mount on node-1"
+
+    create(api, "/api/v1/namespaces/%s/pods" % NS, pod(
+        "reader", "cat /data/hello && stat -c '%u %g %a' /data/hello", volumes, mounts, extra=on["node-2"]))
+    wait_pod(api, NS, "reader", ("Succeeded",), node=node2)
+    lines = node2.pod_log(NS, "reader").splitlines()
+    assert lines[0] == token
+    assert lines[1].split()[0] == "1000"  # written by the non-root user of the writer pod
+    placed = get(api, "/api/v1/namespaces/%s/pods/reader" % NS)["spec"]["nodeName"]
+    assert placed == "node-2"
+
+    for pod_name in ("writer", "reader"):
+        delete(api, "/api/v1/namespaces/%s/pods/%s" % (NS, pod_name))
+    assert glusterfs_mounts(node1) == [] and glusterfs_mounts(node2) == [], "a GlusterFS mount outlived its pod"
+
+    delete(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
+    wait_gone(api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])  # reclaim policy Delete
+    assert heketi.api("GET", "/volumes/" + volume_id)[0] == 404, "Heketi still holds the claim's volume"
