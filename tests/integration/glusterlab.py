@@ -33,8 +33,8 @@ LAB_DIR = REPO_ROOT / "csi" / "test" / "lab"
 def docker(*args: str, check: bool = True, timeout: float = 300) -> str:
     proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=timeout)
     if check and proc.returncode != 0:
-        raise RuntimeError("docker %s: rc %s: %s%s" % (" ".join(args), proc.returncode, proc.stdout[-2000:],
-                                                      proc.stderr[-2000:]))
+        raise RuntimeError("docker %s: rc %s: %s%s"
+                           % (" ".join(args), proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
     return proc.stdout.strip()
 
 

@@ -60,8 +60,8 @@ CONTROLLERS = ("persistentvolume-binder", "persistentvolume-expander", "pvc-prot
 # What a cluster with nodes adds (controllers=NODE_CONTROLLERS): the workloads the CSI manifests deploy
 # (Deployment, ReplicaSet, DaemonSet), the garbage collector (owner references: a deleted DaemonSet's pods) and
 # namespace deletion, and the kube-root-ca.crt config map every pod's service-account volume projects.
-NODE_CONTROLLERS = CONTROLLERS + ("deployment", "replicaset", "daemonset", "garbagecollector", "namespace",
-                                   "root-ca-cert-publisher")
+NODE_CONTROLLERS = CONTROLLERS + (
+    "deployment", "replicaset", "daemonset", "garbagecollector", "namespace", "root-ca-cert-publisher")
 
 
 def has_in_tree_glusterfs(version: str) -> bool:
@@ -462,7 +462,8 @@ def main() -> int:
     parser.add_argument("--controller-manager", action="store_true",
                         help="also start kube-controller-manager")
     parser.add_argument("--scheduler", action="store_true",
-                        help="also start kube-scheduler and the controllers of a cluster with nodes (tools/kube/node.py)")
+                        help="also start kube-scheduler and the controllers of a cluster with nodes "
+                             "(tools/kube/node.py)")
     args = parser.parse_args()
     if args.action == "build":
         print(ensure_built(args.version))

@@ -140,9 +140,8 @@ class KubeNode:
 
     # -- set-up ----------------------------------------------------------------------------------
     def _check_host(self) -> None:
-        missing = [c for c in REQUIRED if not any(os.access(Path(d) / c, os.X_OK)
-                                                   for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin",
-                                                                                                      "/sbin"])]
+        path = os.environ.get("PATH", "").split(":") + ["/usr/sbin", "/sbin"]
+        missing = [c for c in REQUIRED if not any(os.access(Path(d) / c, os.X_OK) for d in path)]
         if not (CNI_BIN / "bridge").exists():
             missing.append(str(CNI_BIN / "bridge"))
         if missing:
@@ -336,8 +335,8 @@ class KubeNode:
                                self.container_id(namespace, pod, container), *argv],
                               capture_output=True, text=True, check=False, timeout=timeout)
         if check and proc.returncode != 0:
-            raise RuntimeError("exec %s in %s/%s: rc %s: %s%s" % (argv, namespace, pod, proc.returncode,
-                                                                   proc.stdout, proc.stderr))
+            raise RuntimeError("exec %s in %s/%s: rc %s: %s%s"
+                               % (argv, namespace, pod, proc.returncode, proc.stdout, proc.stderr))
         return proc
 
     def mounts(self) -> list[str]:
