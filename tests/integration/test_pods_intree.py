@@ -25,7 +25,8 @@ import pytest
 from glusterlab import BrickStandIn, StorageLab
 from heketi_server import HeketiServer
 from kubenode import cluster, create, delete, pod, wait_gone, wait_pod
-from kubetest import OLD, get, run_play, sc_path
+from images import BUSYBOX_IMAGE
+from kubetest import OLD, REPO_ROOT, get, run_play, sc_path
 
 NS = "default"
 BOUND_TIMEOUT = 120
@@ -127,3 +128,62 @@ def test_pods_write_and_read_a_claim_across_nodes_then_the_claim_is_deleted(intr
     delete(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
     wait_gone(api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])  # reclaim policy Delete
     assert heketi.api("GET", "/volumes/" + volume_id)[0] == 404, "Heketi still holds the claim's volume"
+
+
+# -- playbooks/smoke.yml, whole, pods included -------------------------------------------------------------
+def smoke(intree, extra: dict | None = None, names: dict | None = None):
+    heketi = intree["heketi"]
+    variables = {"smoke_storageclass": (names or intree["names"])["storageclass_name"],
+                 "smoke_image": BUSYBOX_IMAGE, "smoke_heketi_url": heketi.url, "smoke_heketi_key": heketi.admin_key}
+    variables.update(extra or {})
+    return run_play(intree["api"], heketi, names or intree["names"], variables,
+                    playbook=REPO_ROOT / "playbooks" / "smoke.yml")
+
+
+def smoke_claims(api) -> list:
+    return [c for c in get(api, "/api/v1/namespaces/default/persistentvolumeclaims?labelSelector="
+                                "app.kubernetes.io%2Fname%3Dglusterfs-smoke")["items"]
+            if not c["metadata"].get("deletionTimestamp")]
+
+
+def test_smoke_playbook_runs_whole_with_pods(intree):
+    # STAND-IN for Heketi's brick creation, beside the playbook: each new PV's volume made on the glusterd containers.
+    stand_in = BrickStandIn(intree["api"], intree["heketi"], intree["storage"]).start()
+    try:
+        result = smoke(intree)
+    finally:
+        stand_in.stop()
+    assert stand_in.errors == []
+    assert result.rc == 0, result
+    [report] = [res for name, res in result.tasks if name == "Report each step with its time"]
+    assert [line.split(":")[0] for line in report["msg"]] == [
+        "PVC created", "PVC Bound", "pod write on node-1", "pod read on node-2", "PVC deleted", "PV gone",
+        "Heketi volume gone"], report["msg"]
+    assert len(stand_in.created) == 1
+    assert smoke_claims(intree["api"]) == []
+    for node in intree["lab"].nodes:
+        assert glusterfs_mounts(node) == []
+
+
+def test_smoke_playbook_failure_names_the_step_and_the_pods_last_event(intree):
+    """No stand-in this time: Heketi records a volume that glusterd does not serve, so the writer pod cannot
+    mount it. The play stops at the pod's wait and quotes the kubelet's FailedMount event; pods and claim go."""
+    result = smoke(intree, {"smoke_timeout": 25})
+    assert result.rc != 0
+    message = "\n".join(result.failures)
+    assert 'Smoke test failed at "Wait until the smoke pod has ended, write"' in message, message
+    assert "-write: Warning FailedMount: " in message, message
+    assert smoke_claims(intree["api"]) == []
+
+
+def test_smoke_playbook_refuses_a_claim_too_small_for_the_volume_type(intree):
+    names = {"storageclass_name": "glusterfs-" + uuid.uuid4().hex[:8],
+             "storageclass_secret_name": intree["names"]["storageclass_secret_name"]}
+    result = run_play(intree["api"], intree["heketi"], names, {"storageclass_volumetype": "disperse:4:2"})
+    assert result.rc == 0, result
+    refused = smoke(intree, {"smoke_size": "1Gi"}, names=names)
+    assert refused.rc != 0
+    message = "\n".join(refused.failures)
+    assert "smoke_size 1Gi refused: the volume type disperse:4:2 of StorageClass %s needs at least 4Gi" % (
+        names["storageclass_name"]) in message, message
+    assert smoke_claims(intree["api"]) == []
