@@ -17,8 +17,8 @@ What it runs, and why so (the facts are in shared/TEST-ENVIRONMENT.md, "A real k
   VM lacks CAP_SYS_RESOURCE: without it every sandbox fails, "can't get final child's PID from pipe"),
   `SystemdCgroup = false`, the overlayfs snapshotter, the pause image of tools/kube/images.py, and CNI from
   Debian's containernetworking-plugins (/usr/lib/cni): one bridge of the node's own name, no gateway, no IP
-  masquerade, so no route or iptables rule is added on the host (pods need no network beyond their own: the
-  volumes are mounted by the kubelet or a hostNetwork node plugin).
+  masquerade (no iptables rule): its gateway address on the bridge, in a /24 of 10.200.0.0/13 that no route of
+  the host uses yet, lets the kubelet reach its pods (probes); the route goes with the bridge.
 - Both run as children of `node.py init`, PID 1 of a PID namespace and a private mount namespace of their own
   (unshare). In it: tmpfs on /run; the node's folder's var-lib and var-log on /var/lib and /var/log (the kubelet
   makes /var/lib/kubelet/device-plugins, /var/log/pods and /var/log/containers whatever its flags say); the
@@ -59,7 +59,9 @@ from kubelab import KubeAPIServer, ensure_built, free_port  # noqa: E402
 CGROUP_FS = Path("/sys/fs/cgroup")
 CNI_BIN = Path(os.environ.get("KUBE_NODE_CNI_BIN", "/usr/lib/cni"))
 SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
-           "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")
+           "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes",
+           # The CNI bridge plugin turns forwarding on for its gateway (the host reaches the pods without it).
+           "net/ipv4/ip_forward")
 REQUIRED = ("containerd", "runc", "ctr", "unshare", "mount", "ip")
 INIT_LOG = "init.log"
 
@@ -185,10 +187,20 @@ class KubeNode:
             "",
         ])
 
+    @staticmethod
+    def _subnet() -> str:
+        """A /24 of 10.200.0.0/13 that no route of the host names (another node's bridge, a docker network)."""
+        routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=False).stdout
+        for _ in range(100):
+            subnet = "10.%d.%d.0/24" % (200 + secrets.randbelow(8), secrets.randbelow(256))
+            if subnet.rsplit(".", 1)[0] + "." not in routes:
+                return subnet
+        raise RuntimeError("no free /24 in 10.200.0.0/13 for the node's pods")
+
     def _cni_config(self) -> dict:
         return {"cniVersion": "0.4.0", "name": self.node_id, "plugins": [{
-            "type": "bridge", "bridge": self.bridge, "isGateway": False, "ipMasq": False,
-            "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]],
+            "type": "bridge", "bridge": self.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": False,
+            "ipam": {"type": "host-local", "ranges": [[{"subnet": self._subnet()}]],
                      "dataDir": "/var/lib/cni/networks"}}]}
 
     def _kubelet_config(self) -> dict:
