@@ -96,19 +96,31 @@ class StorageLab:
             time.sleep(1)
         raise RuntimeError("storage lab: %s not within %ss" % (what, timeout))
 
-    def create_volume(self, name: str, replica: int = 3, gid: int | None = None) -> None:
-        """STAND-IN for Heketi's brick creation (see the module's text): volume NAME on real glusterd."""
+    def _bricks(self, name: str, replica: int, size_gib: int, gid: int | None) -> list[str]:
+        """One brick set: on each of REPLICA containers a tmpfs of SIZE_GIB (so that df in a pod shows the volume's
+        size, as bricks on LVs of that size would), the brick a folder in it, owned by GID with mode 2775."""
         bricks = []
         for container, address in zip(self.containers[:replica], self.addresses):
-            path = "/tmp/bricks/%s/brick" % name
-            docker("exec", container, "mkdir", "-p", path)
+            mount = "/tmp/bricks/%s-%s" % (name, secrets.token_hex(2))
+            docker("exec", container, "sh", "-c", "mkdir -p %s && mount -t tmpfs -o size=%dg tmpfs %s && mkdir %s/brick"
+                   % (mount, size_gib, mount, mount))
             if gid is not None:
-                docker("exec", container, "chown", ":%d" % gid, path)
-                docker("exec", container, "chmod", "2775", path)
-            bricks.append("%s:%s" % (address, path))
+                docker("exec", container, "chown", ":%d" % gid, mount + "/brick")
+                docker("exec", container, "chmod", "2775", mount + "/brick")
+            bricks.append("%s:%s/brick" % (address, mount))
+        return bricks
+
+    def create_volume(self, name: str, replica: int = 3, gid: int | None = None, size_gib: int = 1) -> None:
+        """STAND-IN for Heketi's brick creation (see the module's text): volume NAME on real glusterd."""
+        bricks = self._bricks(name, replica, size_gib, gid)
         args = ["volume", "create", name] + (["replica", str(replica)] if replica > 1 else []) + bricks
         self.gluster(*args)
         self.gluster("volume", "start", name)
+
+    def expand_volume(self, name: str, add_gib: int, replica: int = 3, gid: int | None = None) -> None:
+        """STAND-IN for Heketi's expansion: one more brick set of ADD_GIB, as Heketi adds one (distribute)."""
+        bricks = self._bricks(name, replica, add_gib, gid)
+        self.gluster("volume", "add-brick", name, *(["replica", str(replica)] if replica > 1 else []), *bricks)
 
     def volumes(self) -> list[str]:
         out = self.gluster("volume", "list")
@@ -134,6 +146,7 @@ class BrickStandIn:
     def __init__(self, api, heketi, storage: StorageLab):
         self.api, self.heketi, self.storage = api, heketi, storage
         self.created: dict[str, str] = {}  # Heketi volume id -> GlusterFS volume name
+        self.sizes: dict[str, int] = {}  # Heketi volume id -> GiB made so far
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -151,21 +164,36 @@ class BrickStandIn:
             raise RuntimeError("PV %s names no Heketi volume" % pv["metadata"]["name"])
         if volume_id not in self.created:
             info = self.heketi.get("/volumes/" + volume_id)
-            replica = (info.get("durability") or {}).get("replicate", {}).get("replica", 3)
-            self.storage.create_volume(info["name"], replica=replica, gid=info.get("gid") or None)
+            self.storage.create_volume(info["name"], replica=self._replica(info), gid=info.get("gid") or None,
+                                       size_gib=info["size"])
             self.created[volume_id] = info["name"]
+            self.sizes[volume_id] = info["size"]
         return self.created[volume_id]
+
+    @staticmethod
+    def _replica(info: dict) -> int:
+        return (info.get("durability") or {}).get("replicate", {}).get("replica", 3)
+
+    def follow_expansion(self, volume_id: str) -> None:
+        """What Heketi added to VOLUME_ID since it was made here, added to the GlusterFS volume too."""
+        status, info = self.heketi.api("GET", "/volumes/" + volume_id)
+        if status == 200 and info["size"] > self.sizes[volume_id]:
+            self.storage.expand_volume(info["name"], info["size"] - self.sizes[volume_id], self._replica(info),
+                                       info.get("gid") or None)
+            self.sizes[volume_id] = info["size"]
 
     def _run(self) -> None:
         while not self._stop.is_set():
             status, body = self.api.request("GET", "/api/v1/persistentvolumes")
             for pv in body.get("items", []) if status == 200 else []:
                 volume_id = self.volume_id(pv)
-                if volume_id and volume_id not in self.created:
-                    try:
+                try:
+                    if volume_id and volume_id not in self.created:
                         self.create_for(pv)
-                    except (RuntimeError, OSError) as err:
-                        self.errors.append(str(err))
+                    elif volume_id and pv["status"].get("phase") != "Released":
+                        self.follow_expansion(volume_id)
+                except (RuntimeError, OSError) as err:
+                    self.errors.append(str(err))
             self._stop.wait(0.3)
 
     def start(self) -> "BrickStandIn":
