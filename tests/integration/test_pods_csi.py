@@ -35,7 +35,7 @@ from kubelab import free_port
 from kubenode import cluster, create, delete, pod, wait_gone, wait_pod
 from kubetest import NEW, REPO_ROOT, get, run_play
 from node import remove_cgroup
-from test_pods_intree import claim, glusterfs_mounts, topology
+from test_pods_intree import claim, topology, wait_unmounted
 
 NS = "default"
 DRIVER_IMAGE = "glusterfs-heketi/heketi-csi:dev"
@@ -146,6 +146,9 @@ def test_pods_write_read_expand_and_delete(csi):
     pv = get(api, "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
     volume_id = pv["spec"]["csi"]["volumeHandle"]
     wait("the stand-in's GlusterFS volume", lambda: volume_id in stand_in.created, 60)
+    # The driver's controller annotates the PV with the volume's GID; the kubelet adds it to the pods' groups.
+    wait("the PV's GID annotation", lambda: "pv.beta.kubernetes.io/gid" in (get(
+        api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])["metadata"].get("annotations") or {}), 60)
 
     token = secrets.token_hex(8)
     volumes = [{"name": "data", "persistentVolumeClaim": {"claimName": name}}]
@@ -176,7 +179,7 @@ def test_pods_write_read_expand_and_delete(csi):
 
     for pod_name in ("writer", "reader"):
         delete(api, "/api/v1/namespaces/%s/pods/%s" % (NS, pod_name))
-    assert glusterfs_mounts(node1) == [] and glusterfs_mounts(node2) == [], "a GlusterFS mount outlived its pods"
+    wait_unmounted(lab.nodes)
     delete(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
     wait_gone(api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])
     assert heketi.api("GET", "/volumes/" + volume_id)[0] == 404, "Heketi still holds the claim's volume"

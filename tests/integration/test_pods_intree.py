@@ -82,6 +82,16 @@ def glusterfs_mounts(node) -> list[str]:
     return [line for line in node.mounts() if " - fuse.glusterfs " in line]
 
 
+def wait_unmounted(nodes, timeout: float = 90) -> None:
+    """The kubelet unmounts a deleted pod's volumes after the pod object is gone: wait for it."""
+    deadline = time.monotonic() + timeout
+    while any(glusterfs_mounts(node) for node in nodes):
+        if time.monotonic() > deadline:
+            pytest.fail("GlusterFS mounts outlived their pods: %s"
+                        % [line for node in nodes for line in glusterfs_mounts(node)], pytrace=False)
+        time.sleep(1)
+
+
 def test_pods_write_and_read_a_claim_across_nodes_then_the_claim_is_deleted(intree):
     api, lab, heketi, storage = intree["api"], intree["lab"], intree["heketi"], intree["storage"]
     storageclass = get(api, sc_path(intree["names"]["storageclass_name"]))
@@ -123,7 +133,7 @@ def test_pods_write_and_read_a_claim_across_nodes_then_the_claim_is_deleted(intr
 
     for pod_name in ("writer", "reader"):
         delete(api, "/api/v1/namespaces/%s/pods/%s" % (NS, pod_name))
-    assert glusterfs_mounts(node1) == [] and glusterfs_mounts(node2) == [], "a GlusterFS mount outlived its pod"
+    wait_unmounted(lab.nodes)
 
     delete(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
     wait_gone(api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])  # reclaim policy Delete
@@ -161,8 +171,7 @@ def test_smoke_playbook_runs_whole_with_pods(intree):
         "Heketi volume gone"], report["msg"]
     assert len(stand_in.created) == 1
     assert smoke_claims(intree["api"]) == []
-    for node in intree["lab"].nodes:
-        assert glusterfs_mounts(node) == []
+    wait_unmounted(intree["lab"].nodes)
 
 
 def test_smoke_playbook_failure_names_the_step_and_the_pods_last_event(intree):
