@@ -345,7 +345,7 @@ class KubeNode:
         proc = subprocess.run(["ctr", "--address", str(self.socket), "--namespace", "k8s.io", "tasks", "exec",
                                "--fifo-dir", str(fifos), "--exec-id", "exec-" + secrets.token_hex(4),
                                self.container_id(namespace, pod, container), *argv],
-                              capture_output=True, text=True, check=False, timeout=timeout)
+                              capture_output=True, text=True, check=False, timeout=timeout, stdin=subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise RuntimeError("exec %s in %s/%s: rc %s: %s%s"
                                % (argv, namespace, pod, proc.returncode, proc.stdout, proc.stderr))
