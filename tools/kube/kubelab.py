@@ -59,9 +59,11 @@ CONTROLLERS = ("persistentvolume-binder", "persistentvolume-expander", "pvc-prot
                "endpoint", "serviceaccount-token", "serviceaccount")
 # What a cluster with nodes adds (controllers=NODE_CONTROLLERS): the workloads the CSI manifests deploy
 # (Deployment, ReplicaSet, DaemonSet), the garbage collector (owner references: a deleted DaemonSet's pods) and
-# namespace deletion, and the kube-root-ca.crt config map every pod's service-account volume projects.
+# namespace deletion, the kube-root-ca.crt config map every pod's service-account volume projects, and the node
+# lifecycle (it lifts the not-ready taint a kubelet registers its node with, once the node is Ready).
 NODE_CONTROLLERS = CONTROLLERS + (
-    "deployment", "replicaset", "daemonset", "garbagecollector", "namespace", "root-ca-cert-publisher")
+    "deployment", "replicaset", "daemonset", "garbagecollector", "namespace", "root-ca-cert-publisher",
+    "nodelifecycle")
 
 
 def has_in_tree_glusterfs(version: str) -> bool:

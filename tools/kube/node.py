@@ -315,7 +315,9 @@ class KubeNode:
         if status != 200:
             return False
         conditions = {c["type"]: c["status"] for c in body.get("status", {}).get("conditions", [])}
-        return conditions.get("Ready") == "True"
+        # Schedulable too: the not-ready taint the kubelet registers with is lifted (node lifecycle controller).
+        taints = [t["key"] for t in body.get("spec", {}).get("taints") or []]
+        return conditions.get("Ready") == "True" and "node.kubernetes.io/not-ready" not in taints
 
     # -- pods --------------------------------------------------------------------------------------
     def pod_log(self, namespace: str, pod: str, container: str | None = None) -> str:
