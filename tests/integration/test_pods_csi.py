@@ -164,7 +164,7 @@ def test_pods_write_read_expand_and_delete(csi):
     assert node2.pod_log(NS, "reader").strip() == token
 
     def df_kib() -> int:
-        return int(node1.exec(NS, "writer", ["df", "-k", "/data"]).stdout.splitlines()[-1].split()[1])
+        return int(node1.exec(NS, "writer", ["df", "-kP", "/data"]).stdout.splitlines()[-1].split()[1])
     before = df_kib()
     assert 0.9 * 2**20 <= before <= 1.1 * 2**20, before  # 1 GiB
     status, body = api.request("PATCH", "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name),
