@@ -32,7 +32,7 @@ from glusterlab import BrickStandIn, StorageLab
 from heketi_server import HeketiServer
 from images import binary_image, docker_image
 from kubelab import free_port
-from kubenode import cluster, create, delete, pod, wait_gone, wait_pod
+from kubenode import cluster, create, delete, events, pod, wait_gone, wait_pod
 from kubetest import NEW, REPO_ROOT, get, run_play
 from node import remove_cgroup
 from test_pods_intree import claim, topology, wait_unmounted
@@ -44,7 +44,7 @@ SIDECARS = {"csi-provisioner": "registry.k8s.io/sig-storage/csi-provisioner:v6.4
 CSI_NS = "heketi-csi"
 
 
-def wait(what: str, probe, timeout: float = 180):
+def wait(what: str, probe, timeout: float = 180, explain=None):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -52,7 +52,22 @@ def wait(what: str, probe, timeout: float = 180):
         if last:
             return last
         time.sleep(1)
-    pytest.fail("%s: not within %ss (last: %r)" % (what, timeout, last), pytrace=False)
+    pytest.fail("%s: not within %ss (last: %r)%s" % (what, timeout, last, "\n" + explain() if explain else ""),
+                pytrace=False)
+
+
+def driver_pods(csi) -> str:
+    """The driver's pods: phase, container states, last events, the node plugin's log (for a failure's text)."""
+    api, out = csi["api"], []
+    for item in get(api, "/api/v1/namespaces/%s/pods" % CSI_NS)["items"]:
+        name, node_name = item["metadata"]["name"], item["spec"].get("nodeName")
+        out.append("%s on %s: %s %s" % (name, node_name, item["status"].get("phase"),
+                                        [c.get("state") for c in item["status"].get("containerStatuses", [])]))
+        out += ["  " + e for e in events(api, CSI_NS, "Pod", name)[-4:]]
+        for node in csi["lab"].nodes:
+            if node.name == node_name:
+                out.append("  log: " + node.pod_log(CSI_NS, name)[-1500:])
+    return "\n".join(out)
 
 
 def cluster_network_stand_in(api) -> None:
@@ -128,12 +143,12 @@ def test_driver_registers_with_every_kubelet(csi):
             csinode = get(api, "/apis/storage.k8s.io/v1/csinodes/" + node.name) or {}
             drivers.append([d["name"] for d in (csinode.get("spec") or {}).get("drivers") or []])
         return drivers if all("heketi.csi.glusterfs" in d for d in drivers) else None
-    wait("the driver registered on both nodes (CSINode)", registered)
+    wait("the driver registered on both nodes (CSINode)", registered, explain=lambda: driver_pods(csi))
 
     def controller_ready():
         dep = get(api, "/apis/apps/v1/namespaces/%s/deployments/heketi-csi-controller" % CSI_NS)
         return dep.get("status", {}).get("readyReplicas") == 1
-    wait("the controller Deployment ready", controller_ready)
+    wait("the controller Deployment ready", controller_ready, explain=lambda: driver_pods(csi))
 
 
 def test_pods_write_read_expand_and_delete(csi):
