@@ -182,8 +182,10 @@ def test_pods_write_read_expand_and_delete(csi):
         return int(node1.exec(NS, "writer", ["df", "-kP", "/data"]).stdout.splitlines()[-1].split()[1])
     before = df_kib()
     assert 0.9 * 2**20 <= before <= 1.1 * 2**20, before  # 1 GiB
-    status, body = api.request("PATCH", "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name),
-                               {"spec": {"resources": {"requests": {"storage": "2Gi"}}}})
+    claim_path = "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name)
+    grown = get(api, claim_path)
+    grown["spec"]["resources"]["requests"]["storage"] = "2Gi"
+    status, body = api.request("PUT", claim_path, grown)
     assert status == 200, body
     wait("the claim's capacity 2Gi", lambda: get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (
         NS, name))["status"].get("capacity", {}).get("storage") == "2Gi")
