@@ -16,11 +16,15 @@ applies playbooks/storageclass.yml, then for each sample:
   less the stand-in's time;
 - deletes pod and claim and waits until the PV is gone.
 
+With --csi the same on Kubernetes v1.37.2 through the CSI driver as the collection deploys it
+(tests/integration/test_pods_csi.py's set-up: csi/deploy applied by playbooks/storageclass.yml, images made here),
+on one node; the pod is created once the driver has annotated the PV with the volume's GID (counted).
+
 It prints each sample, the medians and the ratio pod / bound (what the kubelet's mount and the pod's start add).
 A script, not a test: nothing asserts a time.
 
-    .venv/bin/python bench/pvc_pod.py              # 10 samples
-    .venv/bin/python bench/pvc_pod.py --count 3
+    .venv/bin/python bench/pvc_pod.py              # 10 samples, in-tree on 1.25
+    .venv/bin/python bench/pvc_pod.py --csi --count 3
 """
 from __future__ import annotations
 
@@ -43,7 +47,8 @@ from glusterlab import BrickStandIn, StorageLab  # noqa: E402
 from heketi_server import HeketiServer  # noqa: E402
 from images import BUSYBOX_IMAGE  # noqa: E402
 from kubenode import cluster, pod, wait_gone  # noqa: E402
-from kubetest import OLD, run_play  # noqa: E402
+from kubetest import NEW, OLD, run_play  # noqa: E402
+from test_pods_csi import csi_cluster  # noqa: E402
 from test_pods_intree import claim, topology  # noqa: E402
 
 POLL = 0.01
@@ -68,6 +73,9 @@ def sample(api, node, heketi, stand_in, storageclass: str, i: int) -> tuple[floa
     t0 = time.perf_counter()
     stand_in.create_for(pv)
     standin = time.perf_counter() - t0
+    while "pv.beta.kubernetes.io/gid" not in (api.request("GET", "/api/v1/persistentvolumes/" + pv["metadata"]["name"])[
+            1]["metadata"].get("annotations") or {}):  # the CSI driver annotates it after Bound
+        time.sleep(POLL)
     manifest = pod(name, "echo x > /data/f && echo written && sleep 3600", restart="Always", image=BUSYBOX_IMAGE,
                    volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": name}}],
                    mounts=[{"name": "data", "mountPath": "/data"}])
@@ -85,11 +93,36 @@ def sample(api, node, heketi, stand_in, storageclass: str, i: int) -> tuple[floa
     return bound, standin, written
 
 
+def report(i: int, bound: float, standin: float, written: float) -> tuple[float, float, float]:
+    print("sample %2d: PVC created -> Bound %7.3f s | -> pod Running, file written %7.3f s"
+          " | stand-in (not counted) %6.3f s" % (i + 1, bound, written, standin), flush=True)
+    return bound, standin, written
+
+
+def summary(rows: list, version: str, count: int) -> None:
+    med = [statistics.median(col) for col in zip(*rows)]
+    print("median:    PVC created -> Bound %7.3f s | -> pod Running, file written %7.3f s | ratio pod/bound "
+          "%.1fx | stand-in %6.3f s" % (med[0], med[2], med[2] / med[0], med[1]))
+    print(json.dumps({"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                      "kubernetes": version, "samples": count, "host": platform.node(),
+                      "load": os.getloadavg()[0], "median_bound_s": round(med[0], 3),
+                      "median_pod_written_s": round(med[2], 3), "median_stand_in_s": round(med[1], 3)}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--csi", action="store_true", help="Kubernetes 1.37 and the CSI driver")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pvc-pod-"))
+    if args.csi:
+        with csi_cluster(workdir, nodes=1) as deployed:
+            deployed["stand_in"].stop()  # this script makes each volume itself, timed apart
+            stand_in = BrickStandIn(deployed["api"], deployed["heketi"], deployed["storage"])
+            rows = [report(i, *sample(deployed["api"], deployed["lab"].node, deployed["heketi"], stand_in,
+                                      deployed["names"]["storageclass_name"], i)) for i in range(args.count)]
+            summary(rows, NEW, args.count)
+        return 0
     storage = StorageLab(prefix="hd-benchpod").start()
     heketi = HeketiServer(workdir / "heketi").start()
     lab = None
@@ -101,19 +134,8 @@ def main() -> int:
         if result.rc != 0:
             raise SystemExit("playbooks/storageclass.yml failed: %s" % result)
         stand_in = BrickStandIn(lab.api, heketi, storage)
-        rows = []
-        for i in range(args.count):
-            bound, standin, written = sample(lab.api, lab.node, heketi, stand_in, "bench", i)
-            rows.append((bound, standin, written))
-            print("sample %2d: PVC created -> Bound %7.3f s | -> pod Running, file written %7.3f s"
-                  " | stand-in (not counted) %6.3f s" % (i + 1, bound, written, standin), flush=True)
-        med = [statistics.median(col) for col in zip(*rows)]
-        print("median:    PVC created -> Bound %7.3f s | -> pod Running, file written %7.3f s | ratio pod/bound "
-              "%.1fx | stand-in %6.3f s" % (med[0], med[2], med[2] / med[0], med[1]))
-        print(json.dumps({"when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                          "kubernetes": OLD, "samples": args.count, "host": platform.node(),
-                          "load": os.getloadavg()[0], "median_bound_s": round(med[0], 3),
-                          "median_pod_written_s": round(med[2], 3), "median_stand_in_s": round(med[1], 3)}))
+        rows = [report(i, *sample(lab.api, lab.node, heketi, stand_in, "bench", i)) for i in range(args.count)]
+        summary(rows, OLD, args.count)
     finally:
         if lab:
             lab.stop()

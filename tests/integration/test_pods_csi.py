@@ -21,10 +21,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from csi_driver import csi_tool
@@ -94,9 +96,10 @@ def cluster_network_stand_in(api) -> None:
     assert status == 200, (status, body)
 
 
-@pytest.fixture(scope="module")
-def csi(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("pods-csi")
+@contextlib.contextmanager
+def csi_cluster(workdir: Path, nodes: int = 2):
+    """Storage containers, Heketi, Kubernetes 1.37 with NODES nodes, the driver deployed by the collection's
+    playbook with the images made here, the stand-ins running; everything removed at the end."""
     image = subprocess.run(["make", "-s", "csi-image"], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     assert image.returncode == 0, image.stdout[-3000:] + image.stderr[-3000:]
     archives = [docker_image(workdir / "images", DRIVER_IMAGE)]
@@ -107,7 +110,7 @@ def csi(tmp_path_factory):
         storage.start()
         heketi = HeketiServer(workdir / "heketi").start()
         heketi.load(topology(storage.addresses))
-        lab = cluster(NEW, workdir, nodes=2)
+        lab = cluster(NEW, workdir, nodes=nodes)
         for node in lab.nodes:
             for name, archive in archives:
                 node.import_image(name, archive)
@@ -132,6 +135,12 @@ def csi(tmp_path_factory):
         # made one and it is empty now.
         remove_cgroup("heketi-csi-fuse", timeout=5)
     assert left == [], "the nodes left on the host: %s" % left
+
+
+@pytest.fixture(scope="module")
+def csi(tmp_path_factory):
+    with csi_cluster(tmp_path_factory.mktemp("pods-csi")) as deployed:
+        yield deployed
 
 
 def test_driver_registers_with_every_kubelet(csi):
