@@ -34,7 +34,7 @@ check_build() {
   out="$(mktemp -d)"
   ansible-galaxy collection build --output-path "$out" . >/dev/null || { rm -rf "$out"; return 1; }
   listing="$(tar -tzf "$out"/glusterfs-heketi-*.tar.gz)"
-  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs)(/.*)?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
+  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs|csi/deploy)(/.*)?|csi/?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
   if [[ -n "$extra" ]]; then
     echo "the collection archive holds files that are not runtime content (galaxy.yml build_ignore):"
     echo "$extra"
