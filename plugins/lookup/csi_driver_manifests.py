@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: csi_driver_manifests
 short_description: The CSI driver's objects from its kustomize base, with a site's settings applied as kustomize would
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Reads the kustomize base of the Heketi CSI driver (C(csi/deploy) of the collection: its C(kustomization.yaml)
     and the files it lists under C(resources)), turns the settings into a kustomize overlay (C(namespace),
