@@ -9,10 +9,11 @@ name: csi_driver_manifests
 short_description: The CSI driver's objects from its kustomize base, with a site's settings applied as kustomize would
 version_added: 1.1.0
 description:
-  - Reads the kustomize base of the Heketi CSI driver (C(csi/deploy) of the collection: its C(kustomization.yaml)
+  - >-
+    Reads the kustomize base of the Heketi CSI driver (C(csi/deploy) of the collection, its C(kustomization.yaml)
     and the files it lists under C(resources)), turns the settings into a kustomize overlay (C(namespace),
-    C(images), JSON 6902 C(patches), a strategic-merge C($patch: delete) of the Namespace when it is not to be created) and applies
-    that overlay to the objects with kustomize's semantics, so the role applies exactly what
+    C(images), JSON 6902 C(patches), a strategic-merge patch deleting the Namespace when it is not to be created)
+    and applies that overlay to the objects with kustomize's semantics, so the role applies exactly what
     C(kustomize build) of that overlay gives. The tests compare both.
   - "Applied as kustomize v5 does: the patches first (by the base's kind and name), then the namespace (every
     namespaced object; the Namespace object is renamed; ServiceAccount subjects of (Cluster)RoleBindings follow the
