@@ -80,7 +80,7 @@ _raw:
       type: list
       elements: dict
     overlay:
-      description: The kustomization (C(resources) names the base's folder) whose C(kustomize build) gives O(objects).
+      description: The kustomization (C(resources) names the base's folder) whose C(kustomize build) gives the objects.
       type: dict
 '''
 
@@ -135,12 +135,10 @@ def _walk(node, pointer=''):
     """(JSON pointer, string) of every string value below node."""
     if isinstance(node, dict):
         for key, value in node.items():
-            for item in _walk(value, pointer + '/' + str(key).replace('~', '~0').replace('/', '~1')):
-                yield item
+            yield from _walk(value, pointer + '/' + str(key).replace('~', '~0').replace('/', '~1'))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            for item in _walk(value, '%s/%d' % (pointer, index)):
-                yield item
+            yield from _walk(value, '%s/%d' % (pointer, index))
     elif isinstance(node, str):
         yield pointer, node
 
