@@ -7,15 +7,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv heketi kube csi-tools kustomize csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests pods day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
 	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
 	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
 	@echo "make test      set up what is missing, then every stage (lint, sanity, newest, units, molecule, core216, awx,"
-	@echo "               integration, lab-tests, day2, csi, kube-tests) in three lanes beside each other (TEST_LANES)"
-	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests);"
+	@echo "               integration, lab-tests, day2, csi, kube-tests, pods) in three lanes beside each other (TEST_LANES)"
+	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests pods);"
 	@echo "               make day2 (alias day2-lab): the day-2 playbooks on a 4-node lab of their own"
 
 setup: system venv heketi image
@@ -42,6 +42,10 @@ image: system
 csi-tools:
 	tools/build-csi-tools.sh
 
+# kustomize, to compare the csi_driver role's objects with `kustomize build` of csi/deploy (short).
+kustomize:
+	tools/build-kustomize.sh
+
 # The Heketi CSI driver's image (csi/Containerfile) on its own minimal base (tools/build-csi-base.sh).
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev
 csi-base: system
@@ -59,7 +63,7 @@ csi-vulncheck:
 test: setup
 	tools/run-tests.sh
 
-lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab: setup
+lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests pods day2 day2-lab: setup
 	tools/run-tests.sh $@
 
 lab: setup

@@ -2,9 +2,10 @@
 # Install and start what the tests need on a Debian host: docker engine, debootstrap, shellcheck, etcd; and
 # for the Kubernetes node of the tests (tools/kube/node.py): containerd and runc (a second containerd instance,
 # never docker's), the CNI plugins, and the GlusterFS FUSE client the kubelet's pods mount through.
+# busybox-static: the shell image of that node (tools/kube/images.py), made without a registry.
 # Idempotent: packages already present are not reinstalled; dockerd is started only when `docker info` fails.
 set -euo pipefail
-packages=(docker.io debootstrap shellcheck etcd-server containerd runc containernetworking-plugins glusterfs-client)
+packages=(docker.io debootstrap shellcheck etcd-server containerd runc containernetworking-plugins glusterfs-client busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -34,7 +34,7 @@ check_build() {
   out="$(mktemp -d)"
   ansible-galaxy collection build --output-path "$out" . >/dev/null || { rm -rf "$out"; return 1; }
   listing="$(tar -tzf "$out"/glusterfs-heketi-*.tar.gz)"
-  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs)(/.*)?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
+  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs|csi/deploy)(/.*)?|csi/?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
   if [[ -n "$extra" ]]; then
     echo "the collection archive holds files that are not runtime content (galaxy.yml build_ignore):"
     echo "$extra"
@@ -56,13 +56,14 @@ stage_units() { pytest -q tests/unit; }
 # Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, the container lab (each file
 # its own lab), the day-2 lab; every other file under tests/integration needs only the real Heketi (stage
 # integration).
-kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
+kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py test_csi_driver_role.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
 lab_tests=(test_device_facts.py test_drills.py test_firewall_lab.py test_heketi_role.py test_package_transactions.py)
 day2_tests=(test_day2_lab.py test_day2_ops_lab.py)
+pods_tests=(test_kube_node.py test_pods_intree.py test_pods_csi.py)
 stage_integration() {
   local ignore=() t
-  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${lab_tests[@]}" "${day2_tests[@]}"; do
+  for t in "${kube_tests[@]}" "${csi_tests[@]}" "${lab_tests[@]}" "${day2_tests[@]}" "${pods_tests[@]}"; do
     ignore+=(--ignore "tests/integration/$t")
   done
   pytest -q tests/integration "${ignore[@]}"
@@ -77,8 +78,13 @@ stage_csi() {
   pytest -q "${csi_tests[@]/#/tests/integration/}"
 }
 stage_kube-tests() {
-  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
+  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi && tools/background-builds.sh wait kustomize || return 1
   pytest -q "${kube_tests[@]/#/tests/integration/}"
+}
+# Pods on real kubelets (tools/kube/node.py): the Kubernetes binaries, glusterd containers, the CSI tools and image.
+stage_pods() {
+  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
+  pytest -q --durations=0 "${pods_tests[@]/#/tests/integration/}"
 }
 # One 4-node lab per file (its module-scoped fixture), taken down at the end of the file.
 stage_day2() { pytest -q --durations=0 "${day2_tests[@]/#/tests/integration/}"; }
@@ -109,9 +115,9 @@ stage_molecule() {
 }
 
 stages=("$@")
-((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests)
-build_stages=" csi kube-tests "
-if [[ " ${stages[*]} " =~ " "(csi|kube-tests)" " ]]; then
+((${#stages[@]})) || stages=(lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests pods)
+build_stages=" csi kube-tests pods "
+if [[ " ${stages[*]} " =~ " "(csi|kube-tests|pods)" " ]]; then
   tools/background-builds.sh start || exit 1
 fi
 declare -A result elapsed lane_of
@@ -135,7 +141,7 @@ run_stage() {
 # and on a machine whose background builds are still running the stages that wait for them last. A stage's
 # output is printed, whole, when it ends. TEST_LANES=1 runs the stages one after another in the order given.
 declare -A expected=([lint]=100 [sanity]=80 [newest]=200 [units]=180 [molecule]=600 [core216]=250 [awx]=220
-  [integration]=400 [lab-tests]=900 [day2]=500 [csi]=120 [kube-tests]=700)
+  [integration]=400 [lab-tests]=900 [day2]=500 [csi]=120 [kube-tests]=700 [pods]=400)
 times_file="$build_cache_root/stage-times"
 if [[ -r "$times_file" ]]; then
   while read -r stage secs; do [[ -n "$stage" && "$secs" =~ ^[0-9]+$ ]] && expected[$stage]=$secs; done <"$times_file"

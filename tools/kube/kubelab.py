@@ -10,6 +10,9 @@ Clients authenticate with the token (kubeconfig user "admin", group system:maste
 client certificate (kubeconfig user "admin-cert"). Nothing listens beyond 127.0.0.1; the endpoint
 reconciler is off, so no address other than 127.0.0.1 is ever published.
 
+With scheduler=True it also starts kube-scheduler from the same build (the pods of tools/kube/node.py's nodes are
+scheduled as a cluster schedules them), as the admin user, on a free loopback port, without leader election.
+
 With controller_manager=True it also starts kube-controller-manager from the same build (up to 1.25 the
 in-tree glusterfs provisioner lives there; from 1.26 the CSI tests need its persistent-volume binder), as user system:kube-controller-manager (bootstrap RBAC)
 with --use-service-account-credentials: each controller acts as its own kube-system service account, whose
@@ -54,6 +57,13 @@ DEFAULT_VERSIONS = ("v1.25.15", "v1.37.2")
 # --use-service-account-credentials.
 CONTROLLERS = ("persistentvolume-binder", "persistentvolume-expander", "pvc-protection", "pv-protection",
                "endpoint", "serviceaccount-token", "serviceaccount")
+# What a cluster with nodes adds (controllers=NODE_CONTROLLERS): the workloads the CSI manifests deploy
+# (Deployment, ReplicaSet, DaemonSet), the garbage collector (owner references: a deleted DaemonSet's pods) and
+# namespace deletion, the kube-root-ca.crt config map every pod's service-account volume projects, and the node
+# lifecycle (it lifts the not-ready taint a kubelet registers its node with, once the node is Ready).
+NODE_CONTROLLERS = CONTROLLERS + (
+    "deployment", "replicaset", "daemonset", "garbagecollector", "namespace", "root-ca-cert-publisher",
+    "nodelifecycle")
 
 
 def has_in_tree_glusterfs(version: str) -> bool:
@@ -140,14 +150,18 @@ def _write(path: Path, data: bytes | str, mode: int = 0o600) -> Path:
 
 
 # In stop order.
-PROCESSES = ("kube-controller-manager", "kube-apiserver", "etcd")
+PROCESSES = ("kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd")
 
 
 class KubeAPIServer:
     """etcd + kube-apiserver (+ kube-controller-manager) of one Kubernetes version on loopback, in WORKDIR."""
 
-    def __init__(self, version: str, workdir: Path, etcd: str | None = None, controller_manager: bool = False):
+    def __init__(self, version: str, workdir: Path, etcd: str | None = None, controller_manager: bool = False,
+                 scheduler: bool = False, controllers: tuple[str, ...] = CONTROLLERS):
         self.version = version
+        self.controllers = controllers
+        self.scheduler = ensure_built(version, "kube-scheduler") if scheduler else None
+        self.scheduler_port = free_port()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)
@@ -266,6 +280,35 @@ class KubeAPIServer:
         self._wait(self.ready, timeout, "kube-apiserver")
         if self.controller_manager is not None:
             self._start_controller_manager(timeout)
+        if self.scheduler is not None:
+            self._start_scheduler(timeout)
+        return self
+
+    def _start_scheduler(self, timeout: float) -> None:
+        kcfg = str(self.kubeconfig)
+        self._spawn("kube-scheduler", [
+            str(self.scheduler),
+            "--kubeconfig", kcfg, "--authentication-kubeconfig", kcfg, "--authorization-kubeconfig", kcfg,
+            "--bind-address", "127.0.0.1", "--secure-port", str(self.scheduler_port),
+            "--cert-dir", str(self.workdir / "kube-scheduler-certs"),
+            "--leader-elect=false", "--profiling=false", "--v", "1",
+        ])
+        self._wait(lambda: self._healthz(self.scheduler_port, verify=False), timeout, "kube-scheduler")
+
+    @classmethod
+    def attach(cls, workdir: Path, version: str | None = None) -> "KubeAPIServer":
+        """The control plane `kubelab.py up` left running in WORKDIR (to start nodes beside it by hand)."""
+        self = cls.__new__(cls)
+        self.workdir = Path(workdir)
+        self.kubeconfig = self.workdir / "kubeconfig"
+        config = json.loads(self.kubeconfig.read_text())
+        self.url = config["clusters"][0]["cluster"]["server"]
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.token = config["users"][0]["user"]["token"]
+        self.pki = self.workdir / "pki"
+        self.ca_file = self.pki / "ca.crt"
+        self.procs, self._logs = {}, []
+        self.version = version or self.server_version()
         return self
 
     def _start_controller_manager(self, timeout: float) -> None:
@@ -277,7 +320,7 @@ class KubeAPIServer:
             "--bind-address", "127.0.0.1", "--secure-port", str(self.kcm_port),
             "--tls-cert-file", str(self.pki / "kcm.crt"), "--tls-private-key-file", str(self.pki / "kcm.key"),
             "--leader-elect=false",
-            "--controllers", ",".join(CONTROLLERS),
+            "--controllers", ",".join(self.controllers),
             "--use-service-account-credentials=true",
             "--service-account-private-key-file", str(self.pki / "sa.key"),
             "--root-ca-file", str(self.ca_file),
@@ -290,9 +333,18 @@ class KubeAPIServer:
         self._wait(self.controller_manager_ready, timeout, "kube-controller-manager")
 
     def controller_manager_ready(self) -> bool:
-        url = "https://127.0.0.1:%d/healthz" % self.kcm_port
+        return self._healthz(self.kcm_port)
+
+    def _healthz(self, port: int, verify: bool = True) -> bool:
+        """/healthz of a component on loopback; verify=False for one serving a self-signed certificate."""
+        url = "https://127.0.0.1:%d/healthz" % port
+        context = self.ssl_context()
+        if not verify:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                             urllib.request.HTTPSHandler(context=self.ssl_context()))
+                                             urllib.request.HTTPSHandler(context=context))
         try:
             with opener.open(url, timeout=3) as resp:
                 return resp.status == 200
@@ -411,6 +463,9 @@ def main() -> int:
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--controller-manager", action="store_true",
                         help="also start kube-controller-manager")
+    parser.add_argument("--scheduler", action="store_true",
+                        help="also start kube-scheduler and the controllers of a cluster with nodes "
+                             "(tools/kube/node.py)")
     args = parser.parse_args()
     if args.action == "build":
         print(ensure_built(args.version))
@@ -422,7 +477,9 @@ def main() -> int:
     if args.action == "down":
         _down(args.dir)
         return 0
-    server = KubeAPIServer(args.version, args.dir, controller_manager=args.controller_manager).start()
+    server = KubeAPIServer(args.version, args.dir, controller_manager=args.controller_manager,
+                           scheduler=args.scheduler,
+                           controllers=NODE_CONTROLLERS if args.scheduler else CONTROLLERS).start()
     for proc in server.procs.values():  # leave them running; `down` ends them by pid
         proc.returncode = 0
     print(server.kubeconfig)
