@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: ssh_reach_info
 short_description: Check from the Heketi host that Heketi's ssh executor can use every storage node
-version_added: 1.1.0
+version_added: 1.2.0
 description:
   - Runs on the Heketi host. For every node in O(nodes) it runs C(ssh) to the node's address non-interactively, with
     Heketi's key, as Heketi's executor does, and there runs C(gluster --version) and C(systemctl is-active glusterd)
@@ -126,6 +126,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
 _KEY_FAILED = 'Host key verification failed'
+_TEXT = (type(u''), str)
 
 
 def ssh_argv(ssh, node, key_file, port, user, sudo, timeout, known_hosts):
@@ -176,7 +177,7 @@ def node_errors(nodes):
     """One message per entry of ``nodes`` without a text host and manage."""
     return ['nodes[%d] needs a host and a manage address (text), got %r' % (index, node)
             for index, node in enumerate(nodes)
-            if not all(isinstance(node.get(key), str) and node.get(key) for key in ('host', 'manage'))]
+            if not all(isinstance(node.get(key), _TEXT) and node.get(key) for key in ('host', 'manage'))]
 
 
 def run(module):
