@@ -33,7 +33,7 @@ def test_roles_platforms_are_the_readme_table():
         assert "\n| %s " % name in readme, name
     for role in ROLES:
         platforms = {p["name"]: sorted(p["versions"]) for p in load("roles/%s/meta/main.yml" % role)["galaxy_info"]["platforms"]}
-        if role == "storageclass":  # runs where the Kubernetes API is reached from
+        if role in ("storageclass", "csi_driver"):  # run where the Kubernetes API is reached from
             assert platforms == {"GenericLinux": ["all"]}
         elif role == "heketi_maintenance":  # its modules run on the Heketi host: Python 3.8+, so no EL 7/8
             assert platforms == dict(PLATFORMS, EL=["9"])
