@@ -94,6 +94,13 @@ def test_standby_installed_stopped_with_the_primary_keys_and_ca(lab):
     assert again.returncode == 0, again.output[-4000:]
     assert recap(again)["node4"]["changed"] == 0, again.output[-4000:]
     assert lab.sh(4, "systemctl is-active heketi", check=False).stdout.strip() == "inactive"
+    # a standby whose settings differ from the primary's (no TLS here) is refused before any change
+    odd = lab.inventory(lab.tmp / "inv-odd", storage=[1, 2, 3], groups={"heketi": [1], "heketi_standby": [4]},
+                        host_vars={4: {"heketi_tls": False}})
+    refused = lab.play(odd, "playbooks/heketi.yml")
+    assert refused.returncode != 0
+    assert "node4 is a Heketi standby (heketi_standby) but heketi_standby_primary" in refused.output, refused.output[-3000:]
+    assert "(here False, 8080)" in refused.output
 
 
 def test_backups_reach_the_controller_and_the_standby(lab):
