@@ -100,7 +100,7 @@ def test_standby_installed_stopped_with_the_primary_keys_and_ca(lab):
     refused = lab.play(odd, "playbooks/heketi.yml")
     assert refused.returncode != 0
     assert "node4 is a Heketi standby (heketi_standby) but heketi_standby_primary" in refused.output, refused.output[-3000:]
-    assert "(here False, 8080)" in refused.output
+    assert "(here False, 8080; there True, 8080)" in refused.output
 
 
 def test_backups_reach_the_controller_and_the_standby(lab):
