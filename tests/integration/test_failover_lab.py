@@ -14,7 +14,7 @@ share its state:
 4. the primary's Heketi killed, failover.yml run: the primary fenced, the newest backup restored on the standby, the
    standby serves the same clusters, nodes and devices; the StorageClass stage's manifests name the standby; the RTO
    (failover started -> standby verified) is printed for docs/benchmarks.md;
-5. writes through the standby: a cluster created; a volume create reaches the storage nodes over the standby's own
+5. writes through the standby: a cluster created (and deleted at the end); a volume create reaches the storage nodes over the standby's own
    ssh key and allocates bricks on the restored devices (lvcreate is called on a node), then fails as every volume
    create does in this lab (no device-mapper: no thin LV can exist here) and Heketi rolls it back cleanly;
 6. a second failover.yml run changes nothing; the heketi role refuses to undo the failover until the inventory is
@@ -167,8 +167,8 @@ def test_the_standby_serves_writes(lab):
     from test_day2_lab import CALLED, HOLD_LVCREATE, RESTORE_LVCREATE
 
     before = ids(lab.topology(4))
-    lab.heketi(4, "cluster", "create")
-    assert len(ids(lab.topology(4))["clusters"]) == len(before["clusters"]) + 1
+    created = json.loads(lab.heketi(4, "cluster", "create", "--json"))["id"]
+    assert ids(lab.topology(4))["clusters"] == sorted(before["clusters"] + [created])
     try:
         for n in (1, 2, 3):
             lab.sh(n, HOLD_LVCREATE)
@@ -185,6 +185,8 @@ def test_the_standby_serves_writes(lab):
     assert after["nodes"] == before["nodes"] and after["devices"] == before["devices"] and after["volumes"] == []
     # rolled back: no operation left (the next test's failover.yml run also asserts a clean database check)
     assert "total: 0" in lab.heketi(4, "server", "operations", "info").lower()
+    lab.heketi(4, "cluster", "delete", created)  # a delete through the standby too: its state is the restored one
+    assert ids(lab.topology(4)) == before
 
 
 def test_second_run_changes_nothing_and_the_role_refuses_to_undo_it(lab):
