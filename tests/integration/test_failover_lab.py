@@ -14,9 +14,10 @@ share its state:
 4. the primary's Heketi killed, failover.yml run: the primary fenced, the newest backup restored on the standby, the
    standby serves the same clusters, nodes and devices; the StorageClass stage's manifests name the standby; the RTO
    (failover started -> standby verified) is printed for docs/benchmarks.md;
-5. writes through the standby: a cluster created (and deleted at the end); a volume create reaches the storage nodes over the standby's own
-   ssh key and allocates bricks on the restored devices (lvcreate is called on a node), then fails as every volume
-   create does in this lab (no device-mapper: no thin LV can exist here) and Heketi rolls it back cleanly;
+5. writes through the standby: a cluster created (and deleted at the end); a volume create reaches the storage
+   nodes over the standby's own ssh key and allocates bricks on the restored devices (lvcreate is called on a node),
+   then fails as every volume create does in this lab (no device-mapper: no thin LV can exist here) and Heketi rolls
+   it back cleanly;
 6. a second failover.yml run changes nothing; the heketi role refuses to undo the failover until the inventory is
    changed, and runs on the changed inventory with the promoted host as the primary.
 """
