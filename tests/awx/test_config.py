@@ -131,12 +131,12 @@ def test_the_workflow_chains_the_stages_in_order(data):
 
 
 DAY2_PLAYBOOKS = ("backup", "upgrade", "replace_device", "remove_node", "restore", "uninstall", "check",
-                  "cleanup_operations", "grow_device")
+                  "cleanup_operations", "grow_device", "failover")
 # Survey answers no role reads: the confirmation a destructive day-2 template asks for before it runs.
 SURVEY_ONLY = {"heketi_awx_confirm"}
 
 
-DESTRUCTIVE = ("replace_device", "remove_node", "restore", "uninstall", "cleanup_operations")
+DESTRUCTIVE = ("replace_device", "remove_node", "restore", "uninstall", "cleanup_operations", "failover")
 
 
 def _day2_templates(data):
