@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+# Copyright: (c) 2026, glusterfs.heketi developers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""GlusterFS health for node_exporter's textfile collector (installed by the glusterfs.heketi.glusterfs_metrics role).
+
+Run by a systemd timer, never by a network request: it asks the local glusterd with read-only ``gluster --xml``
+commands (peer status, volume info, volume status detail, heal info summary) and, on the Heketi host, Heketi's
+operation counts (GET /operations on loopback, with the admin key of heketi-cli.env), and writes one .prom file
+atomically (a temporary file renamed) into node_exporter's textfile folder. node_exporter serves it; nothing here
+listens. Python 2.7 and 3.6+ (the storage nodes' platform Python), the standard library only.
+"""
+from __future__ import (absolute_import, division, print_function)
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import ssl
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _gluster_xml import HEALED_TYPES, parse_heal_bricks, parse_peers, parse_volumes, xml_int  # noqa: E402
+
+try:
+    from urllib.request import Request, urlopen
+except ImportError:  # Python 2.7 (EL 7)
+    from urllib2 import Request, urlopen  # type: ignore
+
+HEKETI_STATES = ('new', 'stale', 'failed')
+
+
+class Metrics(object):
+    """Samples by metric name, written in Prometheus' text format with HELP and TYPE."""
+
+    def __init__(self):
+        self.order = []
+        self.meta = {}
+        self.samples = {}
+
+    def add(self, name, help_text, value, labels=None):
+        if name not in self.meta:
+            self.order.append(name)
+            self.meta[name] = help_text
+            self.samples[name] = []
+        self.samples[name].append((sorted((labels or {}).items()), value))
+
+    def text(self):
+        lines = []
+        for name in self.order:
+            lines.append('# HELP %s %s' % (name, self.meta[name]))
+            lines.append('# TYPE %s gauge' % name)
+            for labels, value in self.samples[name]:
+                label_text = ','.join('%s="%s"' % (k, escape(v)) for k, v in labels)
+                lines.append('%s%s %s' % (name, '{%s}' % label_text if label_text else '', number(value)))
+        return '\n'.join(lines) + '\n'
+
+
+def escape(value):
+    return ('%s' % value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+
+
+def number(value):
+    if isinstance(value, bool):
+        return '1' if value else '0'
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return '%d' % value
+
+
+class GlusterError(Exception):
+    pass
+
+
+def gluster_xml(gluster, *args):
+    """The cliOutput root of one read-only ``gluster --xml`` command; GlusterError when glusterd does not answer."""
+    proc = subprocess.Popen([gluster, '--mode=script', '--xml'] + list(args), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    out = out.decode('utf-8', 'replace')
+    try:
+        root = ET.fromstring(out)
+    except ET.ParseError:
+        raise GlusterError('gluster %s: exit %d: %s' % (' '.join(args), proc.returncode,
+                                                        (err.decode('utf-8', 'replace') or out).strip()[:300]))
+    if xml_int(root, 'opRet') != 0:
+        raise GlusterError('gluster %s: %s' % (' '.join(args), root.findtext('opErrstr') or 'failed'))
+    return root
+
+
+def gluster_metrics(metrics, run):
+    """Add the pool's health as this node's glusterd sees it; ``run(*args)`` answers one gluster command."""
+    try:
+        peers = parse_peers(run('peer', 'status'))
+    except GlusterError as e:
+        metrics.add('glusterfs_glusterd_up', 'glusterd on this node answers the gluster command (1) or not (0).', 0)
+        sys.stderr.write('%s\n' % e)
+        return
+    metrics.add('glusterfs_glusterd_up', 'glusterd on this node answers the gluster command (1) or not (0).', 1)
+    metrics.add('glusterfs_peers', 'Other servers of the trusted pool this node knows.', len(peers))
+    for peer in peers:
+        metrics.add('glusterfs_peer_connected', 'A peer as this node sees it: connected (1) or not (0).',
+                    peer['connected'], {'peer': peer['hostname'], 'state': peer['state'] or ''})
+    info = run('volume', 'info', 'all')
+    started = [v for v in info.iter('volume') if v.findtext('statusStr') == 'Started']
+    # glusterd answers "No volumes present" (an error) when none is started
+    status = run('volume', 'status', 'all', 'detail') if started else ET.fromstring('<cliOutput/>')
+    volumes = parse_volumes(info, status)
+    metrics.add('glusterfs_volumes', 'Volumes of the trusted pool.', len(volumes))
+    for vol in volumes:
+        v = {'volume': vol['name']}
+        metrics.add('glusterfs_volume_info', 'One per volume, with its type and status (Created, Started, Stopped).',
+                    1, dict(v, type=vol['type'] or '', status=vol['status'] or ''))
+        metrics.add('glusterfs_volume_started', 'Volume started (1) or not (0).', vol['status'] == 'Started', v)
+        metrics.add('glusterfs_volume_bricks', 'Bricks of the volume.', len(vol['bricks']), v)
+        metrics.add('glusterfs_volume_bricks_online', 'Bricks of the volume with a brick process serving them.',
+                    sum(1 for b in vol['bricks'] if b['online']), v)
+        for brick in vol['bricks']:
+            b = dict(v, brick=brick['name'], host=brick['host'])
+            metrics.add('glusterfs_brick_online', 'A brick process serves the brick (1) or not (0).', brick['online'], b)
+            if brick['online']:
+                metrics.add('glusterfs_brick_size_bytes', "Size of the brick's file system.", brick['size_total'], b)
+                metrics.add('glusterfs_brick_free_bytes', "Free space of the brick's file system.", brick['size_free'], b)
+        if vol['status'] != 'Started' or vol['type'] not in HEALED_TYPES:
+            continue
+        try:
+            heal = parse_heal_bricks(run('volume', 'heal', vol['name'], 'info', 'summary'))
+        except GlusterError as e:
+            sys.stderr.write('%s\n' % e)
+            continue
+        metrics.add('glusterfs_volume_heal_pending_entries', 'Entries waiting for self-heal, over all bricks.',
+                    sum(h['pending'] for h in heal), v)
+        metrics.add('glusterfs_volume_split_brain_entries', 'Entries in split-brain, over all bricks.',
+                    sum(h['split_brain'] for h in heal), v)
+        for h in heal:
+            b = dict(v, brick=h['name'] or '')
+            metrics.add('glusterfs_brick_heal_pending_entries', 'Entries of the brick waiting for self-heal.',
+                        h['pending'], b)
+            metrics.add('glusterfs_brick_split_brain_entries', 'Entries of the brick in split-brain.',
+                        h['split_brain'], b)
+
+
+def read_env(path):
+    """KEY=VALUE lines of heketi-cli.env (the heketi role's, root only)."""
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#') and '=' in line:
+                key, value = line.split('=', 1)
+                env[key.strip()] = value.strip().strip('"\'')
+    return env
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
+
+
+def heketi_token(method, path, user, key, now):
+    """A HS256 JWT for one Heketi request (claims iss, iat, exp and qsh: sha256 of METHOD&PATH)."""
+    header = _b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT'}, separators=(',', ':'), sort_keys=True).encode())
+    claims = {'iss': user, 'iat': now, 'exp': now + 60,
+              'qsh': hashlib.sha256(('%s&%s' % (method, path)).encode()).hexdigest()}
+    body = _b64url(json.dumps(claims, separators=(',', ':'), sort_keys=True).encode())
+    signature = hmac.new(key.encode(), ('%s.%s' % (header, body)).encode(), hashlib.sha256).digest()
+    return '%s.%s.%s' % (header, body, _b64url(signature))
+
+
+def heketi_operations(env_file, timeout):
+    """Heketi's GET /operations answer ({"total", "in_flight", "new", "stale", "failed"})."""
+    env = read_env(env_file)
+    url = env['HEKETI_CLI_SERVER'].rstrip('/') + '/operations'
+    token = heketi_token('GET', '/operations', env.get('HEKETI_CLI_USER', 'admin'), env.get('HEKETI_CLI_KEY', ''),
+                         int(time.time()))
+    request = Request(url, headers={'Authorization': 'bearer ' + token})
+    kwargs = {'timeout': timeout}
+    if url.startswith('https:'):
+        kwargs['context'] = ssl.create_default_context(cafile=env.get('HEKETI_CLI_CA_PATH') or None)
+    return json.loads(urlopen(request, **kwargs).read().decode('utf-8'))
+
+
+def heketi_metrics(metrics, answer):
+    """Add Heketi's operation counts; ``answer`` is GET /operations' JSON, or None when Heketi did not answer."""
+    metrics.add('heketi_operations_up', 'Heketi answered GET /operations on this host (1) or not (0).',
+                answer is not None)
+    if answer is None:
+        return
+    metrics.add('heketi_operations_in_flight', 'Heketi operations running now.', int(answer.get('in_flight', 0)))
+    for state in HEKETI_STATES:
+        metrics.add('heketi_pending_operations', 'Operations recorded in Heketi\'s database, by state (new: '
+                    'running or queued; stale: left by a stopped server; failed: rollback failed).',
+                    int(answer.get(state, 0)), {'state': state})
+
+
+def write_atomically(path, text):
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--output', required=True, help='the .prom file in node_exporter\'s textfile folder')
+    parser.add_argument('--gluster', default='gluster', help='the gluster command')
+    parser.add_argument('--heketi-env', default='', help='heketi-cli.env: also read Heketi\'s operation counts')
+    parser.add_argument('--timeout', type=float, default=10.0, help='seconds for Heketi to answer')
+    args = parser.parse_args(argv)
+    started = time.time()
+    metrics = Metrics()
+    gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
+    if args.heketi_env:
+        try:
+            answer = heketi_operations(args.heketi_env, args.timeout)
+        except Exception as e:  # any failure to read Heketi is the metric's 0, and said in the journal
+            sys.stderr.write('heketi: %s\n' % e.__class__.__name__ if 'KEY' in str(e) else 'heketi: %s\n' % e)
+            answer = None
+        heketi_metrics(metrics, answer)
+    metrics.add('glusterfs_collector_duration_seconds', 'Seconds this run of the collector took.',
+                time.time() - started)
+    metrics.add('glusterfs_collector_last_run_timestamp_seconds', 'When the collector last wrote this file.',
+                time.time())
+    write_atomically(args.output, metrics.text())
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
