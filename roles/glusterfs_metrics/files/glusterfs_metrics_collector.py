@@ -209,17 +209,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--output', required=True, help='the .prom file in node_exporter\'s textfile folder')
     parser.add_argument('--gluster', default='gluster', help='the gluster command')
+    parser.add_argument('--no-gluster', action='store_true', help='no glusterd here: Heketi\'s operations only')
     parser.add_argument('--heketi-env', default='', help='heketi-cli.env: also read Heketi\'s operation counts')
     parser.add_argument('--timeout', type=float, default=10.0, help='seconds for Heketi to answer')
     args = parser.parse_args(argv)
     started = time.time()
     metrics = Metrics()
-    gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
+    if not args.no_gluster:
+        gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
     if args.heketi_env:
         try:
             answer = heketi_operations(args.heketi_env, args.timeout)
         except Exception as e:  # any failure to read Heketi is the metric's 0, and said in the journal
-            sys.stderr.write('heketi: %s\n' % e.__class__.__name__ if 'KEY' in str(e) else 'heketi: %s\n' % e)
+            sys.stderr.write('heketi: %s: %s\n' % (e.__class__.__name__, e))
             answer = None
         heketi_metrics(metrics, answer)
     metrics.add('glusterfs_collector_duration_seconds', 'Seconds this run of the collector took.',
