@@ -87,6 +87,7 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._gluster_xml impo
     HEALED_TYPES, parse_heal, parse_peers, parse_volumes, xml_int)
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
 
+
 def parse_xml(text, what):
     """The cliOutput document of a gluster --xml command; its opErrstr as the failure when opRet is not 0."""
     try:
