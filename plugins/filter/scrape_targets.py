@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: scrape_targets
 short_description: Prometheus scrape targets (HOST:PORT) of inventory hosts
-version_added: 1.3.0
+version_added: 1.1.0
 description:
   - Each host of the list as C(ADDRESS:PORT) for a Prometheus C(static_configs) entry, the address its
     C(ansible_host) (else its inventory name; an IPv6 address in brackets), the port its own O(port_var) (else O(port)).
