@@ -82,12 +82,15 @@ def gluster_xml(gluster, *args):
     proc = subprocess.Popen([gluster, '--mode=script', '--xml'] + list(args), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     out, err = proc.communicate()
-    out = out.decode('utf-8', 'replace')
+    return parse_answer(args, proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'))
+
+
+def parse_answer(args, returncode, out, err):
+    """The cliOutput root of a gluster answer; GlusterError for no XML (glusterd down) or opRet not 0."""
     try:
         root = ET.fromstring(out)
     except ET.ParseError:
-        raise GlusterError('gluster %s: exit %d: %s' % (' '.join(args), proc.returncode,
-                                                        (err.decode('utf-8', 'replace') or out).strip()[:300]))
+        raise GlusterError('gluster %s: exit %d: %s' % (' '.join(args), returncode, (err or out).strip()[:300]))
     if xml_int(root, 'opRet') != 0:
         raise GlusterError('gluster %s: %s' % (' '.join(args), root.findtext('opErrstr') or 'failed'))
     return root
