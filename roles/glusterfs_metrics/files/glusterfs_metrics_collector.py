@@ -109,10 +109,14 @@ def gluster_metrics(metrics, run):
     for peer in peers:
         metrics.add('glusterfs_peer_connected', 'A peer as this node sees it: connected (1) or not (0).',
                     peer['connected'], {'peer': peer['hostname'], 'state': peer['state'] or ''})
-    info = run('volume', 'info', 'all')
-    started = [v for v in info.iter('volume') if v.findtext('statusStr') == 'Started']
-    # glusterd answers "No volumes present" (an error) when none is started
-    status = run('volume', 'status', 'all', 'detail') if started else ET.fromstring('<cliOutput/>')
+    try:
+        info = run('volume', 'info', 'all')
+        started = [v for v in info.iter('volume') if v.findtext('statusStr') == 'Started']
+        # glusterd answers "No volumes present" (an error) when none is started
+        status = run('volume', 'status', 'all', 'detail') if started else ET.fromstring('<cliOutput/>')
+    except GlusterError as e:  # glusterd went away between two commands: the peers are written, no volume
+        sys.stderr.write('%s\n' % e)
+        return
     volumes = parse_volumes(info, status)
     metrics.add('glusterfs_volumes', 'Volumes of the trusted pool.', len(volumes))
     for vol in volumes:
