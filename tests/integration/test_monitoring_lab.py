@@ -55,8 +55,9 @@ class Prometheus:
         for job in scrape:
             job["scrape_interval"] = "%ds" % SCRAPE
             job["scrape_timeout"] = "%ds" % SCRAPE
-        scrape.append({"job_name": "heketi", "scrape_interval": "%ds" % SCRAPE, "scrape_timeout": "%ds" % SCRAPE,
-                       "static_configs": [{"targets": [extra_heketi], "labels": {"heketi": "mock"}}]})
+        # the mock-executor Heketi: a job of its own (plain http), its series labelled as the heketi job's
+        scrape.append({"job_name": "heketi-mock", "scrape_interval": "%ds" % SCRAPE, "scrape_timeout": "%ds" % SCRAPE,
+                       "static_configs": [{"targets": [extra_heketi], "labels": {"job": "heketi", "heketi": "mock"}}]})
         config = {"global": {"scrape_interval": "%ds" % SCRAPE, "evaluation_interval": "%ds" % SCRAPE},
                   "rule_files": [str(rendered / "glusterfs-heketi.rules.yml")], "scrape_configs": scrape}
         (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
