@@ -5,20 +5,14 @@
 """GlusterFS health for node_exporter's textfile collector (installed by the glusterfs.heketi.glusterfs_metrics role).
 
 Run by a systemd timer, never by a network request: it asks the local glusterd with read-only ``gluster --xml``
-commands (peer status, volume info, volume status detail, heal info summary) and, on the Heketi host, Heketi's
-operation counts (GET /operations on loopback, with the admin key of heketi-cli.env), and writes one .prom file
-atomically (a temporary file renamed) into node_exporter's textfile folder. node_exporter serves it; nothing here
-listens. Python 2.7 and 3.6+ (the storage nodes' platform Python), the standard library only.
+commands (peer status, volume info, volume status detail, heal info summary) and writes one .prom file atomically
+(a temporary file renamed) into node_exporter's textfile folder. node_exporter serves it; nothing here listens.
+Python 2.7 and 3.6+ (the storage nodes' platform Python), the standard library only.
 """
 from __future__ import (absolute_import, division, print_function)
 
 import argparse
-import base64
-import hashlib
-import hmac
-import json
 import os
-import ssl
 import subprocess
 import sys
 import time
@@ -26,13 +20,6 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _gluster_xml import HEALED_TYPES, parse_heal_bricks, parse_peers, parse_volumes, xml_int  # noqa: E402
-
-try:
-    from urllib.request import Request, urlopen
-except ImportError:  # Python 2.7 (EL 7)
-    from urllib2 import Request, urlopen  # type: ignore
-
-HEKETI_STATES = ('new', 'stale', 'failed')
 
 
 class Metrics(object):
@@ -152,58 +139,6 @@ def gluster_metrics(metrics, run):
                         h['split_brain'], b)
 
 
-def read_env(path):
-    """KEY=VALUE lines of heketi-cli.env (the heketi role's, root only)."""
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith('#') and '=' in line:
-                key, value = line.split('=', 1)
-                env[key.strip()] = value.strip().strip('"\'')
-    return env
-
-
-def _b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
-
-
-def heketi_token(method, path, user, key, now):
-    """A HS256 JWT for one Heketi request (claims iss, iat, exp and qsh: sha256 of METHOD&PATH)."""
-    header = _b64url(json.dumps({'alg': 'HS256', 'typ': 'JWT'}, separators=(',', ':'), sort_keys=True).encode())
-    claims = {'iss': user, 'iat': now, 'exp': now + 60,
-              'qsh': hashlib.sha256(('%s&%s' % (method, path)).encode()).hexdigest()}
-    body = _b64url(json.dumps(claims, separators=(',', ':'), sort_keys=True).encode())
-    signature = hmac.new(key.encode(), ('%s.%s' % (header, body)).encode(), hashlib.sha256).digest()
-    return '%s.%s.%s' % (header, body, _b64url(signature))
-
-
-def heketi_operations(env_file, timeout):
-    """Heketi's GET /operations answer ({"total", "in_flight", "new", "stale", "failed"})."""
-    env = read_env(env_file)
-    url = env['HEKETI_CLI_SERVER'].rstrip('/') + '/operations'
-    token = heketi_token('GET', '/operations', env.get('HEKETI_CLI_USER', 'admin'), env.get('HEKETI_CLI_KEY', ''),
-                         int(time.time()))
-    request = Request(url, headers={'Authorization': 'bearer ' + token})
-    kwargs = {'timeout': timeout}
-    if url.startswith('https:'):
-        kwargs['context'] = ssl.create_default_context(cafile=env.get('HEKETI_CLI_CA_PATH') or None)
-    return json.loads(urlopen(request, **kwargs).read().decode('utf-8'))
-
-
-def heketi_metrics(metrics, answer):
-    """Add Heketi's operation counts; ``answer`` is GET /operations' JSON, or None when Heketi did not answer."""
-    metrics.add('heketi_operations_up', 'Heketi answered GET /operations on this host (1) or not (0).',
-                answer is not None)
-    if answer is None:
-        return
-    metrics.add('heketi_operations_in_flight', 'Heketi operations running now.', int(answer.get('in_flight', 0)))
-    for state in HEKETI_STATES:
-        metrics.add('heketi_pending_operations', 'Operations recorded in Heketi\'s database, by state (new: '
-                    'running or queued; stale: left by a stopped server; failed: rollback failed).',
-                    int(answer.get(state, 0)), {'state': state})
-
-
 def write_atomically(path, text):
     tmp = '%s.%d.tmp' % (path, os.getpid())
     with open(tmp, 'w') as f:
@@ -216,21 +151,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--output', required=True, help='the .prom file in node_exporter\'s textfile folder')
     parser.add_argument('--gluster', default='gluster', help='the gluster command')
-    parser.add_argument('--no-gluster', action='store_true', help='no glusterd here: Heketi\'s operations only')
-    parser.add_argument('--heketi-env', default='', help='heketi-cli.env: also read Heketi\'s operation counts')
-    parser.add_argument('--timeout', type=float, default=10.0, help='seconds for Heketi to answer')
     args = parser.parse_args(argv)
     started = time.time()
     metrics = Metrics()
-    if not args.no_gluster:
-        gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
-    if args.heketi_env:
-        try:
-            answer = heketi_operations(args.heketi_env, args.timeout)
-        except Exception as e:  # any failure to read Heketi is the metric's 0, and said in the journal
-            sys.stderr.write('heketi: %s: %s\n' % (e.__class__.__name__, e))
-            answer = None
-        heketi_metrics(metrics, answer)
+    gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
     metrics.add('glusterfs_collector_duration_seconds', 'Seconds this run of the collector took.',
                 time.time() - started)
     metrics.add('glusterfs_collector_last_run_timestamp_seconds', 'When the collector last wrote this file.',
