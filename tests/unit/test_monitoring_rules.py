@@ -109,8 +109,10 @@ def test_thresholds_and_windows_are_the_variables(render):
 
 
 def test_scrape_jobs_from_the_inventory(render):
-    out = render(glusterfs_metrics_csi_targets=["192.0.2.21:9808"], glusterfs_metrics_heketi_ca_file="/etc/prometheus/heketi-ca.crt")
-    jobs = {j["job_name"]: j for j in yaml.safe_load((out / "glusterfs-heketi-scrape.yml").read_text())["scrape_configs"]}
+    out = render(glusterfs_metrics_csi_targets=["192.0.2.21:9808"],
+                 glusterfs_metrics_heketi_ca_file="/etc/prometheus/heketi-ca.crt")
+    scrape = yaml.safe_load((out / "glusterfs-heketi-scrape.yml").read_text())["scrape_configs"]
+    jobs = {j["job_name"]: j for j in scrape}
     assert jobs["heketi"]["static_configs"] == [{"targets": ["192.0.2.11:8443"]}]
     assert jobs["heketi"]["scheme"] == "https"  # heketi_tls of the Heketi host
     assert jobs["heketi"]["tls_config"] == {"ca_file": "/etc/prometheus/heketi-ca.crt"}
@@ -131,3 +133,20 @@ def test_bad_thresholds_are_refused_before_anything_is_written(render, run_playb
     assert "glusterfs_metrics_alert_for: not a Prometheus duration" in log, log
     assert "glusterfs_metrics_device_min_free_percent: not a percentage" in log, log
     assert not (tmp_path / "never").exists()
+
+
+def test_metric_names_exist_where_they_come_from(render):
+    """Every CSI metric the rules and the dashboard use is one the driver documents (csi/README.md, Metrics), every
+    glusterfs_* one is written by the collector."""
+    import re
+    out = render()
+    rules = yaml.safe_load((out / "glusterfs-heketi.rules.yml").read_text())["groups"][0]["rules"]
+    dashboard = json.loads((out / "glusterfs-heketi-dashboard.json").read_text())
+    text = "\n".join([r["expr"] for r in rules] + [t["expr"] for p in dashboard["panels"] for t in p["targets"]])
+    csi_doc = (ROOT / "csi" / "README.md").read_text()
+    collector = (ROOT / "roles" / "glusterfs_metrics" / "files" / "glusterfs_metrics_collector.py").read_text()
+    csi = {re.sub(r"_(count|sum|bucket)$", "", m) for m in re.findall(r"\bheketi_csi_\w+", text)}
+    gluster = set(re.findall(r"\bglusterfs_[a-z_]+\b", text))
+    assert csi and gluster
+    assert [m for m in csi if "`%s`" % m not in csi_doc] == []
+    assert [m for m in gluster if "'%s'" % m not in collector] == []
