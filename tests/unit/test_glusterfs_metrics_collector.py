@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The glusterfs_metrics role's collector (roles/glusterfs_metrics/files/glusterfs_metrics_collector.py) on real
-``gluster --xml`` answers of GlusterFS 10.3, captured from the container lab (tests/unit/fixtures/gluster/README.md
-says how): a healthy replica-3 volume, a brick process killed with writes waiting for self-heal, glusterd stopped on a
+``gluster --xml`` answers of GlusterFS 10.3, captured from the container lab (tests/unit/fixtures/gluster/capture.sh
+makes them): a healthy replica-3 volume, a brick process killed with writes waiting for self-heal, glusterd stopped on a
 node (its own answer, and its peers' view). The text it writes is checked by Prometheus' own ``promtool check
 metrics``."""
 from __future__ import annotations

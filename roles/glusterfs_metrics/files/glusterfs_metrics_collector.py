@@ -93,8 +93,10 @@ def gluster_metrics(metrics, run):
     metrics.add('glusterfs_glusterd_up', 'glusterd on this node answers the gluster command (1) or not (0).', 1)
     metrics.add('glusterfs_peers', 'Other servers of the trusted pool this node knows.', len(peers))
     for peer in peers:
+        # the name it was probed by (Heketi's storage hostname) comes first; <hostname> may be a reverse-resolved one
+        name = (peer['hostnames'] or [peer['hostname']])[0]
         metrics.add('glusterfs_peer_connected', 'A peer as this node sees it: connected (1) or not (0).',
-                    peer['connected'], {'peer': peer['hostname'], 'state': peer['state'] or ''})
+                    peer['connected'], {'peer': name, 'state': peer['state'] or ''})
     try:
         info = run('volume', 'info', 'all')
         started = [v for v in info.iter('volume') if v.findtext('statusStr') == 'Started']
