@@ -50,6 +50,7 @@ def parse_volumes(info_root, status_root):
             node = status.get((name, brick_name))
             online = node is not None and node.findtext('status') == '1'
             bricks.append({'name': brick_name, 'host': brick_name.rsplit(':', 1)[0], 'online': online,
+                           'peerid': node.findtext('peerid') if node is not None else None,
                            'pid': xml_int(node, 'pid', None) if node is not None else None,
                            'size_total': xml_int(node, 'sizeTotal') if online else 0,
                            'size_free': xml_int(node, 'sizeFree') if online else 0})

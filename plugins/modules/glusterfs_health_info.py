@@ -76,7 +76,7 @@ volumes:
   elements: dict
   sample: [{"name": "vol_1f3a", "status": "Started", "type": "Replicate", "replica": 3,
             "bricks": [{"name": "node1:/var/lib/heketi/mounts/vg_1/brick_2/brick", "host": "node1", "online": true,
-                        "pid": 6142, "size_total": 2136997888, "size_free": 2102702080}],
+                        "peerid": "2658942d-8e25-4960-aa46-ce4585baea8f", "pid": 6142, "size_total": 2136997888, "size_free": 2102702080}],
             "heal": {"pending": 0, "split_brain": 0}}]
 '''
 

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+import zlib
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -82,7 +83,32 @@ def parse_answer(args, returncode, out, err):
     return root
 
 
-def gluster_metrics(metrics, run):
+def heals_here(volume, local_uuid):
+    """Whether this node asks for the volume's self-heal backlog. ``heal info`` is the pool's answer and costs a
+    process that connects to every brick (about 2 s a volume), so one server of the volume's online bricks asks: the
+    one a hash of the volume's name picks among their uuids; a server down drops out of that list and another takes
+    over. Without this node's uuid, every node asks."""
+    if not local_uuid:
+        return True
+    servers = sorted(set(b['peerid'] for b in volume['bricks'] if b['online'] and b['peerid']))
+    if not servers:
+        return False
+    return servers[zlib.crc32(volume['name'].encode('utf-8')) % len(servers)] == local_uuid
+
+
+def read_local_uuid(path):
+    """glusterd's uuid of this node (UUID= of glusterd.info); None when unreadable."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith('UUID='):
+                    return line.split('=', 1)[1].strip() or None
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def gluster_metrics(metrics, run, local_uuid=None):
     """Add the pool's health as this node's glusterd sees it; ``run(*args)`` answers one gluster command."""
     try:
         peers = parse_peers(run('peer', 'status'))
@@ -121,7 +147,7 @@ def gluster_metrics(metrics, run):
             if brick['online']:
                 metrics.add('glusterfs_brick_size_bytes', "Size of the brick's file system.", brick['size_total'], b)
                 metrics.add('glusterfs_brick_free_bytes', "Free space of the brick's file system.", brick['size_free'], b)
-        if vol['status'] != 'Started' or vol['type'] not in HEALED_TYPES:
+        if vol['status'] != 'Started' or vol['type'] not in HEALED_TYPES or not heals_here(vol, local_uuid):
             continue
         try:
             heal = parse_heal_bricks(run('volume', 'heal', vol['name'], 'info', 'summary'))
@@ -152,10 +178,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--output', required=True, help='the .prom file in node_exporter\'s textfile folder')
     parser.add_argument('--gluster', default='gluster', help='the gluster command')
+    parser.add_argument('--glusterd-info', default='/var/lib/glusterd/glusterd.info',
+                        help='glusterd.info of this node (its uuid: which volumes\' self-heal this node reads)')
     args = parser.parse_args(argv)
     started = time.time()
     metrics = Metrics()
-    gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a))
+    gluster_metrics(metrics, lambda *a: gluster_xml(args.gluster, *a), read_local_uuid(args.glusterd_info))
     metrics.add('glusterfs_collector_duration_seconds', 'Seconds this run of the collector took.',
                 time.time() - started)
     metrics.add('glusterfs_collector_last_run_timestamp_seconds', 'When the collector last wrote this file.',
