@@ -6,7 +6,9 @@
 # monitoring lab (node1..node3 in one pool, the collector installed):
 #   MONITORING_KEEP_LAB=1 MONITORING_LAB_NAME=ghmonbench .venv/bin/pytest -q tests/integration/test_monitoring_lab.py -k deployed
 #   bench/monitoring_collector.sh ghmonbench        (then: tools/lab/lab down --name ghmonbench)
-# Prints one row per volume count: median of BENCH_ROUNDS runs (default 3), and the ratio to 1 volume.
+# Prints one row per volume count (every volume of the pool, the lab's own included; start on a lab without bench*
+# volumes): median of BENCH_ROUNDS runs (default 3) on node1, and the ratio to the first row. node1 reads the
+# self-heal backlog of the volumes the hash gives it (about a third here), as each node does under its timer.
 set -euo pipefail
 lab="$1"
 rounds="${BENCH_ROUNDS:-3}"
