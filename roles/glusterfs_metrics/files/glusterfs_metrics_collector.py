@@ -175,7 +175,8 @@ def write_atomically(path, text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description="GlusterFS health for node_exporter's textfile collector "
+                                                 "(read-only gluster --xml).")
     parser.add_argument('--output', required=True, help='the .prom file in node_exporter\'s textfile folder')
     parser.add_argument('--gluster', default='gluster', help='the gluster command')
     parser.add_argument('--glusterd-info', default='/var/lib/glusterd/glusterd.info',
