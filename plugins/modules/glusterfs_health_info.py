@@ -76,24 +76,16 @@ volumes:
   elements: dict
   sample: [{"name": "vol_1f3a", "status": "Started", "type": "Replicate", "replica": 3,
             "bricks": [{"name": "node1:/var/lib/heketi/mounts/vg_1/brick_2/brick", "host": "node1", "online": true,
-                        "pid": 6142, "size_total": 2136997888, "size_free": 2102702080}],
+                        "peerid": "2658942d-8e25-4960-aa46-ce4585baea8f", "pid": 6142, "size_total": 2136997888, "size_free": 2102702080}],
             "heal": {"pending": 0, "split_brain": 0}}]
 '''
 
 import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.glusterfs.heketi.plugins.module_utils._gluster_xml import (
+    HEALED_TYPES, parse_heal, parse_peers, parse_volumes, xml_int)
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure, run_module
-
-HEALED_TYPES = ('Replicate', 'Distributed-Replicate', 'Disperse', 'Distributed-Disperse')
-
-
-def _int(node, tag, default=0):
-    text = node.findtext(tag)
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return default
 
 
 def parse_xml(text, what):
@@ -102,52 +94,9 @@ def parse_xml(text, what):
         root = ET.fromstring(text)
     except ET.ParseError as e:
         raise ModuleFailure('%s: gluster answered no XML (%s): %s' % (what, e, text.strip()[:300]))
-    if _int(root, 'opRet') != 0:
+    if xml_int(root, 'opRet') != 0:
         raise ModuleFailure('%s: %s' % (what, root.findtext('opErrstr') or 'gluster failed'))
     return root
-
-
-def parse_peers(root):
-    peers = []
-    for peer in root.iter('peer'):
-        peers.append({'hostname': peer.findtext('hostname'),
-                      'hostnames': [h.text for h in peer.findall('hostnames/hostname')],
-                      'uuid': peer.findtext('uuid'), 'connected': peer.findtext('connected') == '1',
-                      'state': peer.findtext('stateStr')})
-    return peers
-
-
-def parse_volumes(info_root, status_root):
-    """Volumes from `volume info`, brick status from `volume status all detail` (started volumes only)."""
-    status = {}
-    for vol in status_root.iter('volume'):
-        for node in vol.findall('node'):
-            status[(vol.findtext('volName'), '%s:%s' % (node.findtext('hostname'), node.findtext('path')))] = node
-    volumes = []
-    for vol in info_root.iter('volume'):
-        name = vol.findtext('name')
-        if name is None or vol.find('bricks') is None:
-            continue
-        bricks = []
-        for brick in vol.findall('bricks/brick'):
-            brick_name = brick.findtext('name') or (brick.text or '').strip()
-            node = status.get((name, brick_name))
-            online = node is not None and node.findtext('status') == '1'
-            bricks.append({'name': brick_name, 'host': brick_name.rsplit(':', 1)[0], 'online': online,
-                           'pid': _int(node, 'pid', None) if node is not None else None,
-                           'size_total': _int(node, 'sizeTotal') if online else 0,
-                           'size_free': _int(node, 'sizeFree') if online else 0})
-        volumes.append({'name': name, 'status': vol.findtext('statusStr'), 'type': vol.findtext('typeStr'),
-                        'replica': _int(vol, 'replicaCount', 1), 'bricks': bricks, 'heal': None})
-    return volumes
-
-
-def parse_heal(root):
-    pending = split = 0
-    for brick in root.iter('brick'):
-        pending += _int(brick, 'numberOfEntriesInHealPending') + _int(brick, 'numberOfEntriesPossiblyHealing')
-        split += _int(brick, 'numberOfEntriesInSplitBrain')
-    return {'pending': pending, 'split_brain': split}
 
 
 def parse_op_version(root):
@@ -155,7 +104,7 @@ def parse_op_version(root):
     for opt in root.iter('Opt'):
         key = opt.findtext('Option')
         if key in ('cluster.op-version', 'cluster.max-op-version'):
-            found['current' if key == 'cluster.op-version' else 'max'] = _int(opt, 'Value', None)
+            found['current' if key == 'cluster.op-version' else 'max'] = xml_int(opt, 'Value', None)
     return found
 
 

@@ -27,9 +27,10 @@ BINARIES = ROOT / ".cache" / "heketi" / "bin"
 
 
 class DayLab:
-    def __init__(self, name: str, nodes: int):
+    def __init__(self, name: str, nodes: int, net_admin: bool = False):
         self.name = name
-        up = subprocess.run([str(LAB_TOOL), "up", "--name", name, "--nodes", str(nodes)], cwd=ROOT,
+        up = subprocess.run([str(LAB_TOOL), "up", "--name", name, "--nodes", str(nodes)]
+                            + (["--net-admin"] if net_admin else []), cwd=ROOT,
                             capture_output=True, text=True, check=False)
         if up.returncode != 0:
             pytest.fail("lab up %s: %s" % (name, up.stderr[-3000:]), pytrace=False)
