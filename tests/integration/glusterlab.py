@@ -47,7 +47,7 @@ class StorageLab:
         self._network = False
 
     def _image(self) -> None:
-        if subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True).returncode != 0:
+        if subprocess.run(["docker", "image", "inspect", BASE_IMAGE], capture_output=True, check=False).returncode != 0:
             build = subprocess.run([str(REPO_ROOT / "tools" / "lab" / "build-image.sh")], cwd=REPO_ROOT,
                                    capture_output=True, text=True, check=False)
             if build.returncode != 0:
@@ -74,7 +74,7 @@ class StorageLab:
                               for c in self.containers]
             self._wait("glusterd on every storage container", lambda: all(
                 subprocess.run(["docker", "exec", c, "gluster", "--mode=script", "pool", "list"],
-                               capture_output=True).returncode == 0 for c in self.containers))
+                               capture_output=True, check=False).returncode == 0 for c in self.containers))
             for address in self.addresses[1:]:
                 self.gluster("peer", "probe", address)
             self._wait("a connected pool", lambda: self.gluster("pool", "list").count("Connected")

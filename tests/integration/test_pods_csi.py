@@ -165,8 +165,12 @@ def test_pods_write_read_expand_and_delete(csi):
     node1, node2 = lab.nodes
     name = "data-" + uuid.uuid4().hex[:6]
     create(api, "/api/v1/namespaces/%s/persistentvolumeclaims" % NS, claim(name, csi["names"]["storageclass_name"]))
-    pvc = wait("claim %s Bound" % name, lambda: (lambda c: c if c["status"].get("phase") == "Bound" else None)(
-        get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))))
+
+    def bound():
+        pvc = get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
+        return pvc if pvc["status"].get("phase") == "Bound" else None
+
+    pvc = wait("claim %s Bound" % name, bound)
     pv = get(api, "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
     volume_id = pv["spec"]["csi"]["volumeHandle"]
     wait("the stand-in's GlusterFS volume", lambda: volume_id in stand_in.created, 60)
@@ -199,8 +203,12 @@ def test_pods_write_read_expand_and_delete(csi):
     wait("the claim's capacity 2Gi", lambda: get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (
         NS, name))["status"].get("capacity", {}).get("storage") == "2Gi")
     assert heketi.get("/volumes/" + volume_id)["size"] == 2
-    after = wait("df inside the pod showing the new size", lambda: (lambda k: k if k > 1.5 * 2**20 else None)(
-        df_kib()), 60)
+
+    def grown():
+        kib = df_kib()
+        return kib if kib > 1.5 * 2**20 else None
+
+    after = wait("df inside the pod showing the new size", grown, 60)
     assert after >= 1.9 * 2**20, after
 
     for pod_name in ("writer", "reader"):

@@ -76,8 +76,8 @@ def test_subnet_avoids_the_hosts_routes(monkeypatch):
     class Done:
         stdout = taken
     monkeypatch.setattr(node.subprocess, "run", lambda *a, **k: Done())
-    for _ in range(20):
-        assert int(node.KubeNode._subnet().split(".")[2]) >= 128
+    for attempt in range(20):
+        assert int(node.KubeNode._subnet().split(".")[2]) >= 128, attempt
 
 
 def test_busybox_archive_has_a_shell(tmp_path):

@@ -191,7 +191,7 @@ class KubeNode:
     def _subnet() -> str:
         """A /24 of 10.200.0.0/13 that no route of the host names (another node's bridge, a docker network)."""
         routes = subprocess.run(["ip", "-4", "route", "show"], capture_output=True, text=True, check=False).stdout
-        for _ in range(100):
+        for attempt in range(100):
             subnet = "10.%d.%d.0/24" % (200 + secrets.randbelow(8), secrets.randbelow(256))
             if subnet.rsplit(".", 1)[0] + "." not in routes:
                 return subnet
@@ -271,7 +271,7 @@ class KubeNode:
                                    "LANG": "C.UTF-8"})
         (self.workdir / "unshare.pid").write_text(str(self.proc.pid))
         try:
-            self._wait(lambda: self.socket.exists(), 60, "containerd's socket")
+            self._wait(self.socket.exists, 60, "containerd's socket")
             self.import_images()
             self._wait(self.ready, timeout, "node %s Ready" % self.name)
         except BaseException:
