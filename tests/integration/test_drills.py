@@ -188,8 +188,22 @@ def test_device_with_data_is_kept(drill_lab):
     assert heketi_topology(drill_lab).get("clusters") in (None, [])
     assert dexec(box, "blkid -p -s TYPE -o value /dev/sdg").stdout.strip() == "ext4"
     assert dexec(box, "debugfs -R 'cat marker' /dev/sdg 2>/dev/null").stdout == before
+    assert "Fix: if its data is not needed, clean it on node4 (wipefs -a)" in proc.output
     # The operator cleans the disk, as the message says.
     dexec(box, "wipefs -a -q /dev/sdg")
+
+
+def test_missing_device_gets_its_own_message_not_the_wipe_hint(drill_lab, tmp_path):
+    """A device that does not exist on the node (issue 25): named as missing, with how to find the right name."""
+    inv = tmp_path / "missing.yml"
+    inv.write_text(json.dumps({"all": {"children": {"glusterfs_servers": {"hosts": {
+        "node3": {"topology_devices": ["/dev/sdf", "/dev/sdh"]}}}}}}))
+    proc = run_site("--tags", "topology", extra_inventory=inv)
+    assert proc.returncode != 0, proc.output[-3000:]
+    line = next(x for x in proc.output.splitlines() if "node3: /dev/sdh does not exist" in x)
+    assert "Fix: no such device on node3: correct the name in topology_devices of node3" in line, line
+    assert "wipe" not in line.replace("wiping cannot help", ""), line
+    assert heketi_topology(drill_lab).get("clusters") in (None, [])
 
 
 def test_stopped_node_is_named(drill_lab):
