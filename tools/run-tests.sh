@@ -58,7 +58,7 @@ stage_units() { pytest -q tests/unit; }
 # integration).
 kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
-lab_tests=(test_device_facts.py test_drills.py test_firewall_lab.py test_heketi_role.py test_package_transactions.py)
+lab_tests=(test_device_facts.py test_drills.py test_firewall_lab.py test_first_hour.py test_heketi_role.py test_package_transactions.py)
 day2_tests=(test_day2_lab.py test_day2_ops_lab.py)
 stage_integration() {
   local ignore=() t
