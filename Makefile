@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv venv-main heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
@@ -24,9 +24,13 @@ system:
 	@if ! docker info >/dev/null 2>&1 || ! command -v debootstrap >/dev/null || ! command -v shellcheck >/dev/null || ! command -v etcd >/dev/null; then \
 	  tools/install-system.sh; fi
 
-venv:
-	tools/venv.sh
+venv: venv-main
 	tools/venv.sh core216
+
+# The controller toolchain alone (.venv, ansible-core 2.19): all `make lab` needs. The ansible-core 2.16
+# environment (.venv-core216) is for the tests' 2.16 lane only: `make test` and `make setup` build it.
+venv-main:
+	tools/venv.sh
 
 heketi:
 	tools/build-heketi.sh
@@ -62,7 +66,7 @@ test: setup
 lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab: setup
 	tools/run-tests.sh $@
 
-lab: setup
+lab: system venv-main heketi image
 	tools/lab/lab up --name $(LAB_NAME) --nodes 4 --client
 	ansible-playbook site.yml -i inventories/local
 	tools/lab/summary.sh $(LAB_NAME)
