@@ -94,7 +94,8 @@ stage_molecule() {
   if [[ -n "${MOLECULE_SCENARIOS:-}" ]]; then
     read -ra scenarios <<<"$MOLECULE_SCENARIOS"
   else
-    for scenario in molecule/*/molecule.yml; do
+    # extensions/molecule: the layout Molecule expects in a collection (galaxy.yml at the root).
+    for scenario in extensions/molecule/*/molecule.yml; do
       [[ -f "$scenario" ]] && scenarios+=("$(basename "$(dirname "$scenario")")")
     done
   fi
