@@ -11,8 +11,8 @@ export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
-	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
-	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
+	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into .cache/lab/NAME/storageclass"
+	@echo "make lab-down  remove the lab (containers, network, loop devices, files, the rendered manifests)"
 	@echo "make test      set up what is missing, then every stage (lint, sanity, newest, units, molecule, core216, awx,"
 	@echo "               integration, lab-tests, day2, csi, kube-tests) in three lanes beside each other (TEST_LANES)"
 	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests);"

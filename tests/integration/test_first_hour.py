@@ -9,8 +9,9 @@ name), used in order:
    naming the key and the rule; every host reports changed=0 and no package was installed;
 2. `site.yml -i inventories/local --check --diff` on the fresh hosts: the plan to the end, every stage, what cannot be
    known without the earlier stages named as such; still nothing installed;
-3. `site.yml -i inventories/local` (what `make lab` runs), then `--check --diff` and a rerun: both change nothing.
-The manifests the storageclass stage renders go to a folder of the test (not the checkout's artifacts/).
+3. `site.yml -i inventories/local` (what `make lab` runs), then `--check --diff` and a rerun: both change nothing;
+4. `tools/lab/lab down` (what `make lab-down` runs) takes the lab's outputs with it: the StorageClass manifests,
+   which hold the lab's Heketi admin key, were rendered into the lab's folder and are gone, and so is the folder.
 """
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 LAB_TOOL = ROOT / "tools" / "lab" / "lab"
 LAB = os.environ.get("FIRST_HOUR_LAB_NAME") or "ghfh%s" % secrets.token_hex(2)
 HOSTS = ("node1", "node2", "node3", "node4", "k8s-node01")
+LAB_DIR = ROOT / ".cache" / "lab" / LAB
+RENDERED = LAB_DIR / "storageclass"  # inventories/local renders the manifests into the lab's folder
 
 
-def site(render_dir: Path, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
-    cmd = [str(PLAYBOOK), "site.yml", "-i", "inventories/local", "-e", "storageclass_render_dir=%s" % render_dir, *args]
+def site(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+    cmd = [str(PLAYBOOK), "site.yml", "-i", "inventories/local", *args]
     env = dict(os.environ, LAB_NAME=LAB, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     env.pop("KUBECONFIG", None)  # the lab's render-only path, as `make lab` without KUBECONFIG
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -66,7 +69,7 @@ def lab(tmp_path_factory):
 
 
 def test_weak_admin_key_changes_nothing_on_a_fresh_lab(lab):
-    proc = site(lab / "render", "-e", "heketi_admin_key=admin@123")
+    proc = site("-e", "heketi_admin_key=admin@123")
     assert proc.returncode != 0, proc.output[-4000:]
     assert "node1: heketi_admin_key is wrong: it is shorter than 32 characters and it is a known sample placeholder." \
         in proc.output, proc.output[-4000:]
@@ -78,7 +81,7 @@ def test_weak_admin_key_changes_nothing_on_a_fresh_lab(lab):
 
 
 def test_check_diff_on_fresh_hosts_reports_the_plan_to_the_end(lab):
-    proc = site(lab / "render", "--check", "--diff")
+    proc = site("--check", "--diff")
     assert proc.returncode == 0, proc.output[-6000:]
     for play in ("Prepare the GlusterFS storage nodes", "Install and configure Heketi", "Load the GlusterFS topology into Heketi",
                  "GlusterFS clients on the Kubernetes nodes", "Kubernetes StorageClass backed by Heketi"):
@@ -96,15 +99,22 @@ def test_check_diff_on_fresh_hosts_reports_the_plan_to_the_end(lab):
     # Check mode changed nothing.
     assert not any(installed(h, "glusterfs-server") for h in HOSTS[:4])
     assert not installed("k8s-node01", "glusterfs-client")
-    assert not (lab / "render").exists() or not any((lab / "render").iterdir())
+    assert not RENDERED.exists()
 
 
 def test_make_lab_then_check_diff_and_a_rerun_change_nothing(lab):
-    first = site(lab / "render")
+    first = site()
     assert first.returncode == 0, first.output[-6000:]
-    check = site(lab / "render", "--check", "--diff")
+    check = site("--check", "--diff")
     assert check.returncode == 0, check.output[-6000:]
     assert all(c["changed"] == 0 for c in recap(check).values()), recap(check)
-    again = site(lab / "render")
+    again = site()
     assert again.returncode == 0, again.output[-6000:]
     assert all(c["changed"] == 0 for c in recap(again).values()), recap(again)
+
+
+def test_lab_down_takes_the_rendered_manifests_with_it(lab):
+    assert (RENDERED / "README.txt").is_file() and list(RENDERED.glob("*/manifests.yaml")), sorted(RENDERED.rglob("*"))
+    down = subprocess.run([str(LAB_TOOL), "down", "--name", LAB], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert not RENDERED.exists() and not LAB_DIR.exists(), down.stderr[-3000:]

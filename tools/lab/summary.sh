@@ -71,7 +71,8 @@ cat <<NEXT
     . .venv/bin/activate
   heketi-cli on node1, the key read from the root-only env file (nothing to retype):
     docker exec -it $name-node1 bash -c 'set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli topology info'
-  Kubernetes: the manifests are in artifacts/storageclass (README.txt there says how to apply them), or
+  Kubernetes: the manifests are in .cache/lab/$name/storageclass (README.txt there says how to apply them;
+    make lab-down removes them with the lab), or
     make lab KUBECONFIG=/path/to/kubeconfig    applies the Secret and the StorageClass to that cluster.
   Volumes cannot be created in this lab (its kernel has no device-mapper); on real hosts:
     ansible localhost -m glusterfs.heketi.heketi_volume -a 'name=smoke size=1'   (HEKETI_CLI_* set)
