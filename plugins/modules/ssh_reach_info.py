@@ -16,7 +16,7 @@ description:
   - Runs on the Heketi host. For every node in O(nodes) it runs C(ssh) to the node's address non-interactively, with
     Heketi's key, as Heketi's executor does, and there runs C(gluster --version) and C(systemctl is-active glusterd)
     (through C(sudo -n) with O(sudo)).
-  - For a node given with C(devices) (the devices a day-2 playbook is about to have Heketi delete), it also checks,
+  - For a node given with C(teardown) (the devices a day-2 playbook is about to have Heketi delete), it also checks,
     read-only, what Heketi's delete will need there, in the same ssh session - the device's volume group
     C(vg_<id>) (C(vgs)) and the C(/dev/disk/by-id/lvm-pv-uuid-<PV UUID>) link udev makes, through which Heketi runs
     C(pvremove).
@@ -36,8 +36,9 @@ options:
       - The storage nodes, in the topology's order. Each has C(host), the node's name as reports name it (its
         inventory host), and C(manage), the address Heketi reaches it at. Other keys are ignored, so the topology
         role's model of the nodes can be given as it is.
-      - Optional C(devices), a list of Heketi devices on that node, each with C(id), C(name) and C(pv_uuid) (as
-        M(glusterfs.heketi.heketi_info) returns them), whose teardown is checked too (RV(nodes[].devices)).
+      - Optional C(teardown), a list of Heketi devices on that node, each with C(id), C(name) and C(pv_uuid) (as
+        M(glusterfs.heketi.heketi_info) returns them), whose teardown is checked too (RV(nodes[].teardown)). Other
+        keys, such as the topology's C(devices), are ignored.
     type: list
     elements: dict
     required: true
@@ -124,9 +125,9 @@ nodes:
           mismatch it is just C(Host key verification failed.), without ssh's warning banner.
       type: str
       sample: "Permission denied (publickey)."
-    devices:
+    teardown:
       description:
-        - For a node given with C(devices), one entry per device, in that order. When C(ssh) itself failed
+        - For a node given with C(teardown), one entry per device, in that order. When C(ssh) itself failed
           (RV(nodes[].rc) 255) each device's C(teardown) is V(unknown).
         - C(teardown) is V(ready) (the volume group is there and so is the link Heketi's C(pvremove) goes through,
           or Heketi recorded no PV UUID), V(link_missing) (the volume group is there, the link is not - Heketi's
@@ -135,7 +136,7 @@ nodes:
           sentence (empty for V(ready)).
       type: list
       elements: dict
-      returned: for a node given with C(devices)
+      returned: for a node given with C(teardown)
       sample: [{"id": "3c1b4e5f60718293a4b5c6d7e8f90a1b", "name": "/dev/sdg", "vg": "vg_3c1b4e5f60718293a4b5c6d7e8f90a1b",
                 "link": "/dev/disk/by-id/lvm-pv-uuid-rJ0bIG-3XNc-NoS0-fkKm-batK-dFyX-xbxHym", "teardown": "link_missing",
                 "message": "/dev/sdg: /dev/disk/by-id/lvm-pv-uuid-rJ0bIG-... is missing; ..."}]
@@ -168,8 +169,8 @@ def ssh_argv(ssh, node, key_file, port, user, sudo, timeout, known_hosts):
     with the node's devices, also what Heketi's delete of each needs there (read-only)."""
     prefix = 'sudo -n ' if sudo else ''
     command = '%sgluster --version >/dev/null && %ssystemctl is-active glusterd' % (prefix, prefix)
-    if node.get('devices'):
-        command = '%s; rc=$?; %sexit $rc' % (command, ''.join(device_probe(d, prefix) for d in node['devices']))
+    if node.get('teardown'):
+        command = '%s; rc=$?; %sexit $rc' % (command, ''.join(device_probe(d, prefix) for d in node['teardown']))
     return [ssh, '-n', '-i', key_file, '-p', str(port),
             '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
             '-o', 'UserKnownHostsFile=%s' % known_hosts, '-o', 'GlobalKnownHostsFile=/dev/null',
@@ -235,8 +236,8 @@ def check_all(nodes, argv_of, run, parallel=16):
             rc, out, err = run(argv_of(node))
             shown = '\n'.join(line for line in out.splitlines() if not line.startswith(_MARK + ' '))
             answers[index] = dict(host=node['host'], manage=node['manage'], rc=rc, reason=reason(shown + err))
-            if node.get('devices'):
-                answers[index]['devices'] = device_answers(node['devices'], rc, out)
+            if node.get('teardown'):
+                answers[index]['teardown'] = device_answers(node['teardown'], rc, out)
 
     threads = [threading.Thread(target=work) for _unused in range(max(1, min(parallel, len(nodes))))]
     for thread in threads:
@@ -252,14 +253,14 @@ def node_errors(nodes):
               for index, node in enumerate(nodes)
               if not all(isinstance(node.get(key), _TEXT) and node.get(key) for key in ('host', 'manage'))]
     for index, node in enumerate(nodes):
-        devices = node.get('devices') or []
+        devices = node.get('teardown') or []
         if not isinstance(devices, list):
-            errors.append('nodes[%d].devices must be a list, got %r' % (index, devices))
+            errors.append('nodes[%d].teardown must be a list, got %r' % (index, devices))
             continue
         for number, device in enumerate(devices):
             if not (isinstance(device, dict) and isinstance(device.get('id'), _TEXT) and _ID.match(device['id'])
                     and isinstance(device.get('pv_uuid') or '', _TEXT) and _UUID.match(device.get('pv_uuid') or '')):
-                errors.append('nodes[%d].devices[%d] needs a Heketi device id (hexadecimal) and a pv_uuid of letters, '
+                errors.append('nodes[%d].teardown[%d] needs a Heketi device id (hexadecimal) and a pv_uuid of letters, '
                               'digits and dashes, got %r' % (index, number, device))
     return errors
 

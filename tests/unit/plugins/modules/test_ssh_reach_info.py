@@ -92,7 +92,7 @@ DEVICES = [{"id": "aa11", "name": "/dev/sdf", "pv_uuid": "rJ0bIG-3XNc"}, {"id": 
 
 
 def test_the_device_probe_runs_after_the_glusterd_check_and_keeps_its_status():
-    node = dict(NODES[0], devices=DEVICES)
+    node = dict(NODES[0], teardown=DEVICES)
     command = ssh_argv("ssh", node, "k", 22, "root", True, 10, KH)[-1]
     assert command.startswith("sudo -n gluster --version >/dev/null && sudo -n systemctl is-active glusterd; rc=$?; ")
     assert "sudo -n vgs vg_aa11 " in command and '[ -e "/dev/disk/by-id/lvm-pv-uuid-rJ0bIG-3XNc" ]' in command
@@ -113,8 +113,15 @@ def test_probe_lines_stay_out_of_the_reason_and_bad_devices_are_named(tmp_path):
     ssh = tmp_path / "ssh"
     ssh.write_text("#!/bin/sh\necho active; echo 'glusterfs-heketi-device aa11 vg=1 link=0'\n")
     ssh.chmod(0o755)
-    nodes = [dict(NODES[0], devices=DEVICES[:1])]
+    nodes = [dict(NODES[0], teardown=DEVICES[:1])]
     answers = check_all(nodes, lambda node: ssh_argv(str(ssh), node, "k", 22, "root", False, 10, KH), run_command)
-    assert answers[0]["reason"] == "active" and answers[0]["devices"][0]["teardown"] == "link_missing"
-    errors = node_errors([dict(NODES[0], devices=[{"id": "not-hex;", "pv_uuid": "x"}, {"id": "ab", "pv_uuid": "$(x)"}])])
-    assert [e.split(" needs")[0] for e in errors] == ["nodes[0].devices[0]", "nodes[0].devices[1]"]
+    assert answers[0]["reason"] == "active" and answers[0]["teardown"][0]["teardown"] == "link_missing"
+    errors = node_errors([dict(NODES[0], teardown=[{"id": "not-hex;", "pv_uuid": "x"}, {"id": "ab", "pv_uuid": "$(x)"}])])
+    assert [e.split(" needs")[0] for e in errors] == ["nodes[0].teardown[0]", "nodes[0].teardown[1]"]
+
+
+def test_the_topology_devices_of_a_node_are_no_teardown_request():
+    """The topology role hands its model's nodes as they are: their devices (names only) are not probed."""
+    node = dict(NODES[0], devices=[{"name": "/dev/sdf", "destroydata": False}])
+    assert node_errors([node]) == []
+    assert "vgs" not in ssh_argv("ssh", node, "k", 22, "root", False, 10, KH)[-1]
