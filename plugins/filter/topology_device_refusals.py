@@ -43,8 +43,8 @@ EXAMPLES = r'''
 RETURN = r'''
 _value:
   description:
-    - One line per refusal (or per host without device facts), for example
-      C(node4: /dev/sdg carries a ext4 signature. Fix: ...).
+    - "One line per refusal (or per host without device facts), for example
+      C(node4: /dev/sdg carries a ext4 signature. Fix: ...)."
   type: list
   elements: str
 '''

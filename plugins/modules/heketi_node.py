@@ -177,6 +177,7 @@ def run(module, client):
         dev_ids = [d['id'] for d in sorted(node.get('devices') or [], key=lambda d: (d.get('name') or '', d['id']))]
         if 'failed' in steps and p['check_room'] and any(devices[d].get('bricks') for d in dev_ids):
             result['moves'] = plan_removal(topology, dev_ids, [node['id']], p['zone_checking'])
+
         def do(name, call, *args):
             if not module.check_mode:
                 try:

@@ -103,8 +103,8 @@ def test_device_teardown_verdicts():
     out = ("active\nglusterfs-heketi-device aa11 vg=1 link=1\nglusterfs-heketi-device bb22 vg=1 link=0\n"
            "glusterfs-heketi-device cc33 vg=0 link=1\n")
     answers = device_answers(DEVICES, 0, out)
-    assert [(a["name"], a["teardown"]) for a in answers] == [("/dev/sdf", "ready"), ("/dev/sdg", "link_missing"),
-                                                              ("/dev/sdh", "torn_down")]
+    verdicts = [(a["name"], a["teardown"]) for a in answers]
+    assert verdicts == [("/dev/sdf", "ready"), ("/dev/sdg", "link_missing"), ("/dev/sdh", "torn_down")]
     assert answers[1]["link"] == "/dev/disk/by-id/lvm-pv-uuid-Zz9-x" and answers[1]["vg"] == "vg_bb22"
     assert [a["teardown"] for a in device_answers(DEVICES, 255, "")] == ["unknown"] * 3
 
