@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: copy_plan
 short_description: Which files of a folder on the controller a host lacks, from one find on each side
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Compares the files one C(ansible.builtin.find) found on the controller (C(get_checksum=true)) with what one
     C(ansible.builtin.find) of the destination folder on the host found, and returns the controller's files to copy,

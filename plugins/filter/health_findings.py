@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: health_findings
 short_description: Findings and a short table from Heketi's and GlusterFS's health reports
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Turns what M(glusterfs.heketi.heketi_info) (with C(include_pending_operations) and C(include_examine)) and
     M(glusterfs.heketi.glusterfs_health_info) (one answer per storage node) report into findings, each one line

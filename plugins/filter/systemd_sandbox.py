@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: systemd_sandbox
 short_description: The systemd sandbox of the collection's services, as unit-file lines
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - One list of systemd directives for every service the collection installs (Heketi, the backup timer's command),
     so that they run under the same sandbox.

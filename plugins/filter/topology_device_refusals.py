@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: topology_device_refusals
 short_description: The topology stage's verdict on the device facts the storage nodes reported
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Reads, for every topology node matched to an inventory host, the result of
     M(glusterfs.heketi.storage_device_info) that host registered as C(__topology_device_info) (the

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 name: topology_reach_refusals
 short_description: The topology stage's verdict on the ssh reach check run from the Heketi host
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Reads the list the topology role's reach check (M(glusterfs.heketi.ssh_reach_info), run on the Heketi host with
     Heketi's key) returned as RV(glusterfs.heketi.ssh_reach_info#module:nodes), one entry per node with C(host), C(manage),

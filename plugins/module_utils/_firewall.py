@@ -47,11 +47,11 @@ def normalize_source(entry):
         return entry
     try:
         if '/' in entry:
-            net = ipaddress.ip_network(u'%s' % entry, strict=False)
+            net = ipaddress.ip_network(str(entry), strict=False)
             if net.prefixlen == net.max_prefixlen:
                 return str(net.network_address)
             return str(net)
-        return str(ipaddress.ip_address(u'%s' % entry))
+        return str(ipaddress.ip_address(str(entry)))
     except ValueError:
         raise ValueError('is not an IPv4 or IPv6 address or CIDR network')
 
@@ -129,7 +129,7 @@ def normalize_list(entries, normalize, field):
     """Each entry normalized, duplicates dropped, order kept; ValueError naming FIELD[index] and the entry."""
     out = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, (type(u''), type(''))):
+        if not isinstance(entry, str):
             raise ValueError('%s[%d] %r is not a string' % (field, index, entry))
         try:
             value = normalize(entry)

@@ -68,9 +68,6 @@ HEKETI_ARGUMENT_SPEC = dict(
     timeout=dict(type='int', default=600),
 )
 
-# Older name used in the style guide.
-HEKETI_AUTH_SPEC = HEKETI_ARGUMENT_SPEC
-
 TOKEN_LIFETIME = 300
 POLL_START = 0.02  # first poll after 20 ms, then x1.5 up to POLL_MAX
 POLL_MAX = 2.0
@@ -91,7 +88,7 @@ class HeketiError(Exception):
     """
 
     def __init__(self, message, status=None, url=None, method=None, path=None, body=None, accepted=False):
-        super(HeketiError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.url = url

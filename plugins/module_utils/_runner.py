@@ -24,7 +24,7 @@ class ModuleFailure(Exception):
     the partial ``result`` (for example what was added before a write failed)."""
 
     def __init__(self, msg, **result):
-        super(ModuleFailure, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.result = result
 

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: glusterfs_health_info
 short_description: Read the health of a GlusterFS trusted pool from one of its servers
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Asks glusterd on the host it runs on, with read-only C(gluster --xml) commands, for the peers it sees, the GlusterFS
     version and op-version, and, with O(volumes=true), every volume with its bricks (online or not, free space) and

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: heketi_certificate
 short_description: Keep Heketi's TLS certificate signed by a CA of its own, on the Heketi host, in one run
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Manages four files in O(path) with the Python C(cryptography) library, in one module run
     (the C(glusterfs.heketi.heketi) role's own-CA TLS setup).

@@ -198,7 +198,7 @@ devices:
         - The UUID of the device's LVM physical volume, as Heketi recorded it (empty when it recorded none). Heketi's
           delete runs C(pvremove) through C(/dev/disk/by-id/lvm-pv-uuid-<pv_uuid>) on the node.
       type: str
-      version_added: 1.2.0
+      version_added: 1.1.0
     bricks:
       description: Number of bricks on the device.
       type: int

@@ -9,7 +9,7 @@ DOCUMENTATION = r'''
 ---
 module: heketi_operations
 short_description: Clean up Heketi's stale and failed operations, never under a running one
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Reads Heketi's pending operations (C(GET /db/dump)) and, with O(state=clean), asks Heketi to roll back every
     stale or failed one (C(POST /operations/pending/cleanup), what C(heketi-cli server operations cleanup) calls). Heketi

@@ -83,7 +83,7 @@ options:
       - For an existing volume, each must be among the volume's options; Heketi cannot change them afterwards.
     type: list
     elements: str
-    version_added: 1.2.0
+    version_added: 1.1.0
 extends_documentation_fragment:
   - glusterfs.heketi.heketi
   - glusterfs.heketi.attributes

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: installed_packages_info
 short_description: Read which of the given packages the host's package database has installed
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Asks the package database of the host it runs on, in one read-only command, which of O(packages) are
     installed, namely C(dpkg-query -W) (Debian, Ubuntu) or C(rpm -q) (EL). It does not read the repositories,

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: ssh_reach_info
 short_description: Check from the Heketi host that Heketi's ssh executor can use every storage node
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Runs on the Heketi host. For every node in O(nodes) it runs C(ssh) to the node's address non-interactively, with
     Heketi's key, as Heketi's executor does, and there runs C(gluster --version) and C(systemctl is-active glusterd)
@@ -153,7 +153,6 @@ _LINK_PREFIX = '/dev/disk/by-id/lvm-pv-uuid-'
 _MARK = 'glusterfs-heketi-device'
 _ID = re.compile(r'^[0-9a-fA-F]+$')
 _UUID = re.compile(r'^[A-Za-z0-9-]*$')
-_TEXT = (type(u''), str)
 
 
 def device_probe(device, prefix):
@@ -251,15 +250,15 @@ def node_errors(nodes):
     """One message per entry of ``nodes`` without a text host and manage."""
     errors = ['nodes[%d] needs a host and a manage address (text), got %r' % (index, node)
               for index, node in enumerate(nodes)
-              if not all(isinstance(node.get(key), _TEXT) and node.get(key) for key in ('host', 'manage'))]
+              if not all(isinstance(node.get(key), str) and node.get(key) for key in ('host', 'manage'))]
     for index, node in enumerate(nodes):
         devices = node.get('teardown') or []
         if not isinstance(devices, list):
             errors.append('nodes[%d].teardown must be a list, got %r' % (index, devices))
             continue
         for number, device in enumerate(devices):
-            if not (isinstance(device, dict) and isinstance(device.get('id'), _TEXT) and _ID.match(device['id'])
-                    and isinstance(device.get('pv_uuid') or '', _TEXT) and _UUID.match(device.get('pv_uuid') or '')):
+            if not (isinstance(device, dict) and isinstance(device.get('id'), str) and _ID.match(device['id'])
+                    and isinstance(device.get('pv_uuid') or '', str) and _UUID.match(device.get('pv_uuid') or '')):
                 errors.append('nodes[%d].teardown[%d] needs a Heketi device id (hexadecimal) and a pv_uuid of letters, '
                               'digits and dashes, got %r' % (index, number, device))
     return errors

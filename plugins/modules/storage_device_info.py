@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: storage_device_info
 short_description: Read what the block devices of a storage node are, and whether Heketi may take them
-version_added: 1.2.0
+version_added: 1.1.0
 description:
   - Reads, without writing anything, what each device path given in O(devices) is on the node it runs on
     (the storage node, not the Heketi host), namely the resolved path, C(major:minor), whether it is a block device,
@@ -169,7 +169,7 @@ devices:
           signature) - so a caller can give each kind its own fix (only V(data) is a matter for a wipe).
       type: list
       elements: str
-      version_added: 1.2.0
+      version_added: 1.1.0
 refusals:
   description: Every refusal of every device, each starting with the device path.
   returned: always

@@ -104,3 +104,15 @@ def wait_for(what, predicate, seconds):
             return
         time.sleep(1)
     pytest.fail("%s: not within %d s" % (what, seconds))
+
+
+# Start the backup service once and print what that run wrote to the journal. Its lines reach the journal
+# after `systemctl start` returns (journald reads the unit's stdout stream on its own time; under load seconds
+# later), so wait for the run's last line, selected by its invocation id, not by the newest lines of the unit.
+BACKUP_SERVICE_RUN = (
+    "systemctl start heketi-backup.service && "
+    "id=$(systemctl show -p InvocationID --value heketi-backup.service) && "
+    "for i in $(seq 120); do "
+    "out=$(journalctl -o cat _SYSTEMD_INVOCATION_ID=$id); "
+    "case $out in *'rotated out'*|*failed*) break;; esac; sleep 0.5; done; echo \"$out\""
+)

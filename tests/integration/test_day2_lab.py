@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from daylab import BACKUP_SERVICE_RUN
+
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 LAB_TOOL = ROOT / "tools" / "lab" / "lab"
@@ -269,7 +271,7 @@ def test_backup_change_restore(lab):
                  "-e", "heketi_maintenance_backup_timer=true")
     assert timer.returncode == 0, timer.output[-4000:]
     assert dexec(1, "systemctl is-enabled heketi-backup.timer").stdout.strip() == "enabled"
-    ran = dexec(1, "systemctl start heketi-backup.service && journalctl -u heketi-backup.service -o cat", check=False)
+    ran = dexec(1, BACKUP_SERVICE_RUN, check=False)
     assert ran.returncode == 0 and "(unchanged)" in ran.stdout, ran.stdout + ran.stderr
     assert "https://127.0.0.1:8080" in dexec(1, "cat /etc/heketi-backup/backup.json").stdout
     saved = topology()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from daylab import ROOT, DayLab, recap, wait_for
+from daylab import BACKUP_SERVICE_RUN, ROOT, DayLab, recap, wait_for
 
 NAME = os.environ.get("DAY2_OPS_LAB_NAME", "ghd2ops")
 TAGS = ("--tags", "glusterfs_servers,heketi,topology")
@@ -121,7 +121,7 @@ def test_backup_on_a_heketi_host_with_el7_python_and_ansible_core_216(lab):
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == (local / (copy.name + ".sha256")).read_text().split()[0]
     assert lab.sh(1, "test -f %s/%s" % (BACKUPS, copy.name)).returncode == 0
     assert py36 in lab.sh(1, "systemctl cat heketi-backup.service").stdout
-    ran = lab.sh(1, "systemctl start heketi-backup.service && journalctl -u heketi-backup.service -o cat -n 3")
+    ran = lab.sh(1, BACKUP_SERVICE_RUN)
     assert "(unchanged)" in ran.stdout, ran.stdout
     again = lab.play(inv, "playbooks/backup.yml", "-e", "heketi_maintenance_backup_local_dir=%s" % local,
                      "-e", "__heketi_maintenance_backup_python=%s" % py36, ansible_playbook=CORE216)

@@ -49,7 +49,7 @@ class TopologyError(Exception):
     def __init__(self, errors, title='The topology is invalid'):
         self.errors = list(errors)
         self.title = title
-        super(TopologyError, self).__init__(self.message)
+        super().__init__(self.message)
 
     @property
     def message(self):
