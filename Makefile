@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv venv-main heketi kube csi-tools csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv venv-main heketi kube csi-tools kustomize csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
@@ -45,6 +45,10 @@ image: system
 # The upstream CSI tools the driver's tests run (csi-sanity, csi-provisioner, csi-resizer; long).
 csi-tools:
 	tools/build-csi-tools.sh
+
+# kustomize, to compare the csi_driver role's objects with `kustomize build` of csi/deploy (short).
+kustomize:
+	tools/build-kustomize.sh
 
 # The Heketi CSI driver's image (csi/Containerfile) on its own minimal base (tools/build-csi-base.sh).
 CSI_IMAGE ?= glusterfs-heketi/heketi-csi:dev

@@ -12,14 +12,15 @@
 # Builds: kube (tools/build-kube-apiserver.sh: kube-apiserver, kube-controller-manager, kube-scheduler and the
 # kubelet, every version), e2e (the same script with --e2e: Kubernetes' e2e.test, which starts once kube has
 # finished, to reuse the packages kube compiled) and csi (tools/build-csi-tools.sh: csi-sanity, csi-provisioner,
-# csi-resizer). The CSI build runs niced with one compile job, so the longer kube build keeps most of the CPU.
+# csi-resizer) and kustomize (tools/build-kustomize.sh: the csi_driver tests compare the role with it). The CSI
+# and kustomize builds run niced with one compile job, so the longer kube build keeps most of the CPU.
 # Every build keeps its outputs in the cache outside the clone (tools/build-cache.sh): on a machine that built
 # them once, `start` only links them. State and logs live in .cache/builds/NAME.{pid,rc,log}; the log's last
 # lines are printed when a build fails.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 state="$root/.cache/builds"
-all=(kube e2e csi)
+all=(kube e2e csi kustomize)
 
 # command NAME: the build's command line (words).
 command_of() {
@@ -27,6 +28,7 @@ command_of() {
     kube) echo "$root/tools/build-kube-apiserver.sh" ;;
     e2e) echo "$root/tools/build-kube-apiserver.sh --e2e" ;;
     csi) echo "$root/tools/build-csi-tools.sh" ;;
+    kustomize) echo "$root/tools/build-kustomize.sh" ;;
     *) echo "background-builds: no build named '$1' (builds: ${all[*]})" >&2; return 2 ;;
   esac
 }
@@ -40,7 +42,7 @@ start_one() {
   running "$name" && return 0
   mkdir -p "$state"
   rm -f "$state/$name.rc"
-  if [[ "$name" == csi ]]; then
+  if [[ "$name" == csi || "$name" == kustomize ]]; then
     (CSI_BUILD_GOFLAGS=-p=1 nice -n 10 "${cmd[@]}" >"$state/$name.log" 2>&1; echo $? >"$state/$name.rc") </dev/null &
   elif [[ "$name" == e2e ]]; then
     # After kube (whatever its outcome: a failed kube build leaves e2e to build what it can on its own).

@@ -34,7 +34,7 @@ check_build() {
   out="$(mktemp -d)"
   ansible-galaxy collection build --output-path "$out" . >/dev/null || { rm -rf "$out"; return 1; }
   listing="$(tar -tzf "$out"/glusterfs-heketi-*.tar.gz)"
-  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs)(/.*)?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
+  extra="$(grep -vE '^(\./)?((plugins|roles|playbooks|meta|docs|csi/deploy)(/.*)?|csi/?|changelogs/?|changelogs/changelog\.yaml|changelogs/config\.yaml|(README\.md|LICENSE|CHANGELOG\.rst|MANIFEST\.json|FILES\.json))$' <<<"$listing")"
   if [[ -n "$extra" ]]; then
     echo "the collection archive holds files that are not runtime content (galaxy.yml build_ignore):"
     echo "$extra"
@@ -56,7 +56,7 @@ stage_units() { pytest -q tests/unit; }
 # Tests by what they need: a Kubernetes control plane (the kube build), the CSI tools, the container lab (each file
 # its own lab), the day-2 lab; every other file under tests/integration needs only the real Heketi (stage
 # integration).
-kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py)
+kube_tests=(test_storageclass.py test_provisioning.py test_csi_role.py test_csi_sidecars.py test_csi_driver_role.py)
 csi_tests=(test_csi_sanity.py test_csi_mount.py)
 lab_tests=(test_device_facts.py test_drills.py test_firewall_lab.py test_first_hour.py test_heketi_role.py test_package_transactions.py)
 day2_tests=(test_day2_lab.py test_day2_ops_lab.py)
@@ -77,7 +77,7 @@ stage_csi() {
   pytest -q "${csi_tests[@]/#/tests/integration/}"
 }
 stage_kube-tests() {
-  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi || return 1
+  tools/background-builds.sh wait kube && tools/background-builds.sh wait csi && tools/background-builds.sh wait kustomize || return 1
   pytest -q "${kube_tests[@]/#/tests/integration/}"
 }
 # One 4-node lab per file (its module-scoped fixture), taken down at the end of the file.

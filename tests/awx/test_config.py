@@ -209,7 +209,7 @@ def test_one_template_per_stage_plus_site(data):
 
 def test_surveys_pass_awx_rules_and_offer_the_role_choices(data):
     role_options = {}
-    for role in ("storageclass", "heketi_maintenance"):
+    for role in ("storageclass", "csi_driver", "heketi_maintenance"):
         argspec = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())
         for entry in argspec["argument_specs"].values():
             role_options.update(entry.get("options") or {})

@@ -1,11 +1,12 @@
 # Copyright: (c) 2026, glusterfs.heketi developers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The storageclass role with storageclass_provisioner=csi against the REAL kube-apiserver 1.37 and the
-REAL Heketi server: every object exists with the right fields (read back from the API server), a rerun
-changes nothing, an empty image is refused before any change, and the rendered manifests validate
-strictly against the 1.26 and 1.37 schemas. (The sidecars running on these objects, as the role's
-ServiceAccount: test_csi_sidecars.py.)
+"""playbooks/storageclass.yml with storageclass_provisioner=csi (the csi_driver role, then the storageclass
+role) against the REAL kube-apiserver 1.37 and the REAL Heketi server: every object exists with the right
+fields (read back from the API server), a rerun changes nothing, an empty image is refused before any
+change, and the rendered manifests validate strictly against the 1.26 and 1.37 schemas. (The sidecars
+running on these objects, as the role's ServiceAccount: test_csi_sidecars.py; the csi_driver role against
+kustomize, Pod Security and uninstall: test_csi_driver_role.py.)
 """
 from __future__ import annotations
 
@@ -76,37 +77,60 @@ def test_csi_objects_on_137_then_idempotent(kube, heketi, suffix):
         "csi.storage.k8s.io/controller-expand-secret-name": v["storageclass_secret_name"],
         "csi.storage.k8s.io/controller-expand-secret-namespace": "glusterfs-heketi"}
 
-    dep = get(server, "/apis/apps/v1/namespaces/%s/deployments/%s-controller" % (ns, name))
+    # The driver's objects come from csi/deploy through the csi_driver role (test_csi_driver_role.py compares them
+    # with kustomize's build); their names are the base's, in the namespace chosen.
+    dep = get(server, "/apis/apps/v1/namespaces/%s/deployments/heketi-csi-controller" % ns)
     pod = dep["spec"]["template"]["spec"]
     containers = {c["name"]: c for c in pod["containers"]}
     assert set(containers) == {"heketi-csi", "csi-provisioner", "csi-resizer"}
     assert containers["heketi-csi"]["image"] == IMAGE
     assert "--mode=controller" in containers["heketi-csi"]["args"]
+    assert "--drivername=" + driver in containers["heketi-csi"]["args"]
     assert containers["csi-provisioner"]["image"] == "registry.k8s.io/sig-storage/csi-provisioner:v6.4.0"
     assert containers["csi-resizer"]["image"] == "registry.k8s.io/sig-storage/csi-resizer:v2.3.0"
-    assert pod["serviceAccountName"] == name + "-controller"
+    assert pod["serviceAccountName"] == "heketi-csi-controller"
+    assert pod["priorityClassName"] == "system-cluster-critical"
     # The key is in no flag and no environment variable of any pod spec.
     assert heketi.admin_key not in json.dumps(dep)
-    assert not any("securityContext" in c for c in pod["containers"])
+    # Non-root, read-only, no capabilities, RuntimeDefault seccomp.
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for c in pod["containers"]:
+        assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                        "capabilities": {"drop": ["ALL"]}}, c["name"]
+        assert c["resources"]["requests"]
+    assert containers["heketi-csi"]["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
-    ds = get(server, "/apis/apps/v1/namespaces/%s/daemonsets/%s-node" % (ns, name))
+    ds = get(server, "/apis/apps/v1/namespaces/%s/daemonsets/heketi-csi-node" % ns)
     npod = ds["spec"]["template"]["spec"]
     ncont = {c["name"]: c for c in npod["containers"]}
-    assert set(ncont) == {"heketi-csi", "node-driver-registrar"}
-    assert ncont["heketi-csi"]["securityContext"] == {"privileged": True}
-    assert "securityContext" not in ncont["node-driver-registrar"]
-    pods_mount = [m for m in ncont["heketi-csi"]["volumeMounts"] if m["mountPath"] == "/var/lib/kubelet/pods"]
-    assert pods_mount and pods_mount[0]["mountPropagation"] == "Bidirectional"
-    assert "--kubelet-registration-path=/var/lib/kubelet/plugins/%s/csi.sock" % driver in ncont["node-driver-registrar"]["args"]
+    # The driver registers itself with the kubelet: no node-driver-registrar.
+    assert set(ncont) == {"heketi-csi"}
+    assert ncont["heketi-csi"]["securityContext"]["privileged"] is True
+    assert ncont["heketi-csi"]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert npod["hostPID"] is True and not npod.get("hostNetwork")
+    assert npod["priorityClassName"] == "system-node-critical"
+    assert ds["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    args = ncont["heketi-csi"]["args"]
+    assert "--registration-dir=/registration" in args
+    assert "--kubelet-registration-path=/var/lib/kubelet/plugins/%s/csi.sock" % driver in args
+    assert {v["name"]: v["hostPath"]["path"] for v in npod["volumes"] if "hostPath" in v} == {
+        "plugin-dir": "/var/lib/kubelet/plugins/" + driver, "registration-dir": "/var/lib/kubelet/plugins_registry"}
     assert npod["automountServiceAccountToken"] is False
     assert heketi.admin_key not in json.dumps(ds)
+    namespace = get(server, "/api/v1/namespaces/" + ns)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
-    # Minimal RBAC: the Heketi Secret is readable by name only, from its namespace only.
-    role = get(server, "/apis/rbac.authorization.k8s.io/v1/namespaces/glusterfs-heketi/roles/%s-secret" % name)
+    # Minimal RBAC: the Heketi Secret is readable by name only, from its namespace only (the storageclass role's
+    # Role, bound to the csi_driver role's ServiceAccount); the PVs may be patched (the GID annotation).
+    role = get(server, "/apis/rbac.authorization.k8s.io/v1/namespaces/glusterfs-heketi/roles/heketi-csi-secret")
     assert role["rules"] == [{"apiGroups": [""], "resources": ["secrets"],
                               "resourceNames": [v["storageclass_secret_name"]], "verbs": ["get"]}]
-    crole = get(server, "/apis/rbac.authorization.k8s.io/v1/clusterroles/%s-controller" % name)
+    binding = get(server, "/apis/rbac.authorization.k8s.io/v1/namespaces/glusterfs-heketi/rolebindings/heketi-csi-secret")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "heketi-csi-controller", "namespace": ns}]
+    crole = get(server, "/apis/rbac.authorization.k8s.io/v1/clusterroles/heketi-csi-controller")
     assert not any("secrets" in r["resources"] for r in crole["rules"])
+    assert any("persistentvolumes" in r["resources"] and "patch" in r["verbs"] for r in crole["rules"])
 
     second = run_play(server, heketi, {}, v)
     assert second.rc == 0, second
@@ -119,7 +143,7 @@ def test_csi_without_image_is_refused_before_any_change(kube, heketi, suffix):
     v = csi_vars(suffix, storageclass_csi_image="")
     result = run_play(server, heketi, {}, v)
     assert result.rc != 0
-    assert any("storageclass_csi_image is empty" in m for m in result.failures), result.failures
+    assert any("csi_driver_image is empty" in m for m in result.failures), result.failures
     assert result.changed == 0
     assert get(server, sc_path(v["storageclass_name"])) is None
     assert get(server, secret_path("glusterfs-heketi", v["storageclass_secret_name"])) is None
@@ -179,9 +203,9 @@ def test_rendered_csi_manifests_validate_for_126_and_137(tmp_path):
     assert [p.name for p in files] == ["manifests.yaml"]  # one file, its documents in apply order
     docs = [doc for doc in yaml.safe_load_all(files[0].read_text()) if doc]
     kinds = [doc["kind"] for doc in docs]
-    assert kinds == ["Namespace", "Namespace", "Secret", "CSIDriver", "ServiceAccount", "ClusterRole",
-                     "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment", "DaemonSet",
-                     "StorageClass"], kinds
+    # The driver itself is csi/deploy's (kubectl apply -k, README.txt says so); here what this role owns.
+    assert kinds == ["Namespace", "Secret", "Role", "RoleBinding", "StorageClass"], kinds
+    assert "kubectl apply -k csi/deploy" in (out / "README.txt").read_text()
     assert oct(files[0].stat().st_mode & 0o777) == "0o600"
     for doc in docs:
         for schema in ("1.26", "1.37"):
