@@ -7,15 +7,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export GLUSTERFS_HEKETI_CACHE ?= $(HOME)/.cache/glusterfs-heketi
 export GOPATH ?= $(GLUSTERFS_HEKETI_CACHE)/go
 
-.PHONY: help setup system venv heketi kube csi-tools kustomize csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests pods day2 day2-lab lab lab-down clean
+.PHONY: help setup system venv venv-main heketi kube csi-tools kustomize csi-base csi-image csi-vulncheck image test lint sanity newest units integration lab-tests first-hour molecule core216 awx csi kube-tests pods day2 day2-lab lab lab-down clean
 
 help:
 	@echo "make lab       bring up the container lab and run site.yml on it (inventories/local);"
-	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into artifacts/"
-	@echo "make lab-down  remove the lab (containers, network, loop devices, files)"
+	@echo "               with KUBECONFIG=... the StorageClass is applied, else rendered into .cache/lab/NAME/storageclass"
+	@echo "make lab-down  remove the lab (containers, network, loop devices, files, the rendered manifests)"
 	@echo "make test      set up what is missing, then every stage (lint, sanity, newest, units, molecule, core216, awx,"
-	@echo "               integration, lab-tests, day2, csi, kube-tests, pods) in three lanes beside each other (TEST_LANES)"
-	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests day2 csi kube-tests pods);"
+	@echo "               integration, lab-tests, first-hour, day2, csi, kube-tests, pods) in three lanes beside each other (TEST_LANES)"
+	@echo "make STAGE     one stage alone (lint sanity newest units molecule core216 awx integration lab-tests first-hour day2 csi kube-tests pods);"
 	@echo "               make day2 (alias day2-lab): the day-2 playbooks on a 4-node lab of their own"
 
 setup: system venv heketi image
@@ -24,9 +24,13 @@ system:
 	@if ! docker info >/dev/null 2>&1 || ! command -v debootstrap >/dev/null || ! command -v shellcheck >/dev/null || ! command -v etcd >/dev/null; then \
 	  tools/install-system.sh; fi
 
-venv:
-	tools/venv.sh
+venv: venv-main
 	tools/venv.sh core216
+
+# The controller toolchain alone (.venv, ansible-core 2.19): all `make lab` needs. The ansible-core 2.16
+# environment (.venv-core216) is for the tests' 2.16 lane only: `make test` and `make setup` build it.
+venv-main:
+	tools/venv.sh
 
 heketi:
 	tools/build-heketi.sh
@@ -63,10 +67,10 @@ csi-vulncheck:
 test: setup
 	tools/run-tests.sh
 
-lint sanity newest units integration lab-tests molecule core216 awx csi kube-tests pods day2 day2-lab: setup
+lint sanity newest units integration lab-tests first-hour molecule core216 awx csi kube-tests pods day2 day2-lab: setup
 	tools/run-tests.sh $@
 
-lab: setup
+lab: system venv-main heketi image
 	tools/lab/lab up --name $(LAB_NAME) --nodes 4 --client
 	ansible-playbook site.yml -i inventories/local
 	tools/lab/summary.sh $(LAB_NAME)

@@ -97,6 +97,12 @@ PLACEHOLDERS = frozenset(re.sub(r'[\s_-]', '', p.lower()) for p in (
 ))
 
 ALPHABET = string.ascii_letters + string.digits
+# The one rule for Heketi's JWT keys, for keys given (the heketi role's preflight, through
+# glusterfs.heketi.var_errors's rule jwt_key) and keys read back from the host (kept only when they pass):
+# at least MIN_LENGTH characters, not a known sample placeholder, admin and user keys different.
+MIN_LENGTH = 32
+RULE = ('at least %d characters, not a sample placeholder such as admin@123 or My Secret, and the admin and user '
+        'keys different' % MIN_LENGTH)
 ACCOUNTS = ('admin', 'user')
 
 
@@ -130,18 +136,25 @@ def _existing_keys(config):
     return keys, None
 
 
+def weaknesses(key, min_length=MIN_LENGTH):
+    """What breaks the rule in ``key`` alone (never the key itself): a list, empty for a good key."""
+    found = []
+    if len(key) < min_length:
+        found.append('it is shorter than %d characters' % min_length)
+    if is_placeholder(key):
+        found.append('it is a known sample placeholder')
+    return found
+
+
 def _weakness(key, other, min_length):
     """Why a key read back from the host may not be kept, or None."""
-    if len(key) < min_length:
-        return 'it is shorter than %d characters' % min_length
-    if is_placeholder(key):
-        return 'it is a known sample placeholder'
+    found = weaknesses(key, min_length)
     if other is not None and key == other:
-        return 'it is the same as the other account\'s key'
-    return None
+        found.append('it is the same as the other account\'s key')
+    return ' and '.join(found) or None
 
 
-def jwt_keys(config, admin='', user='', min_length=32, length=48):
+def jwt_keys(config, admin='', user='', min_length=MIN_LENGTH, length=48):
     """Choose the admin and user keys; see DOCUMENTATION."""
     try:
         min_length, length = int(min_length), int(length)

@@ -12,7 +12,10 @@ description:
   - Reads, for every topology node matched to an inventory host, the result of
     M(glusterfs.heketi.storage_device_info) that host registered as C(__topology_device_info) (the
     topology role's C(check_devices.yml), run in a play on the storage nodes).
-  - Returns one line per host with a problem, naming the host and each device with its refusal.
+  - Returns one line per refusal, naming the host, the device and what is wrong, followed by the fix for that kind of
+    refusal (RV(glusterfs.heketi.storage_device_info#module:devices[].refusal_kinds)) - a device that does not exist is
+    named as missing with how to find the right name; only data on a device (partitions, a partition table, a
+    signature) gets the wipe switch as a way out.
   - Fails closed. A host that has no such result (unreachable, failed, skipped, or the play on the storage
     nodes was not run), or whose result is for other devices than the topology lists for it, is a problem.
 positional: _input
@@ -39,7 +42,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: One line per host with a problem, for example C(node4) followed by C(/dev/sdg carries a ext4 signature).
+  description:
+    - "One line per refusal (or per host without device facts), for example
+      C(node4: /dev/sdg carries a ext4 signature. Fix: ...)."
   type: list
   elements: str
 '''
@@ -49,6 +54,19 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleFilterError
 
 FACT = '__topology_device_info'
+
+# The fix for each kind of refusal (storage_device_info's refusal_kinds). Only data is a matter for a wipe.
+FIXES = {
+    'missing': ('no such device on {host}: correct the name in topology_devices of {host} (lsblk, or ls -l /dev/disk/by-id '
+                'on the node, lists its disks) or drop it from the list; wiping cannot help'),
+    'not_block': 'topology_devices lists whole disks (/dev/sdX or a /dev/disk/by-id link): correct the entry of {host}',
+    'alias': 'drop the second name from topology_devices of {host}',
+    'in_use': ('Heketi never takes a device in use, whatever the wipe switch says: unmount it, swapoff, or release it '
+               'from its holder on {host}, or list another device'),
+    'unreadable': 'check the disk on {host} (dmesg) and that the play runs as root there (become)',
+    'data': ('if its data is not needed, clean it on {host} (wipefs -a), or set both topology_wipe_devices: true and '
+             'destroydata: true on that device to let Heketi wipe it'),
+}
 
 
 def topology_device_refusals(nodes, hostvars):
@@ -73,9 +91,11 @@ def topology_device_refusals(nodes, hostvars):
             out.append('%s: the device facts are for %s, not for the devices the topology lists (%s)'
                        % (host, ', '.join(str(d.get('path')) for d in reported), ', '.join(devices)))
             continue
-        refusals = [r for d in reported for r in d.get('refusals') or []]
-        if refusals:
-            out.append('%s: %s' % (host, '; '.join(refusals)))
+        for dev in reported:
+            kinds = dev.get('refusal_kinds') or []
+            for index, refusal in enumerate(dev.get('refusals') or []):
+                fix = FIXES.get(kinds[index]) if index < len(kinds) else None
+                out.append('%s: %s.%s' % (host, refusal, ' Fix: %s.' % fix.format(host=host) if fix else ''))
     return out
 
 

@@ -15,7 +15,10 @@ description:
     one-item or comma-split list, V(10) a string) and cannot express formats; these rules are strict.
   - Rules are V(strings) (a list of strings), V(kernel_modules) and V(packages) (a list of such names),
     V(ports) (a list of C(PORT/PROTO) or C(LOW-HIGH/PROTO)), V(major) (a GlusterFS major version such as C(10)),
-    V(url) (an http(s) URL without a trailing slash), V(seconds) (an integer >= 0) and V(positive_seconds).
+    V(url) (an http(s) URL without a trailing slash), V(seconds) (an integer >= 0), V(positive_seconds) and
+    V(jwt_key) (empty, or a key by the one rule of Heketi's JWT keys that the C(glusterfs.heketi.jwt_keys) filter
+    applies to keys read back from the host; two V(jwt_key) variables must differ; the message names the variable
+    and the rule, never the key).
   - "Rules C(csi_parameter:NAME) and C(intree_parameter:NAME) check a variable that becomes StorageClass parameter
     NAME of the collection's CSI driver or of the in-tree (and glusterfile) provisioner, by the contract the driver
     itself parses (C(plugins/module_utils/_storageclass_parameters.py), one table of cases for both): an empty value
@@ -60,6 +63,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.glusterfs.heketi.plugins.filter.jwt_keys import RULE as JWT_KEY_RULE, weaknesses
 from ansible_collections.glusterfs.heketi.plugins.module_utils._storageclass_parameters import parameter_errors
 
 _NAME = {
@@ -118,6 +122,30 @@ def _scalar_error(name, value, rule):
     return None
 
 
+def _jwt_key_errors(rules, given):
+    """Rule jwt_key: each key alone, then any two equal keys; the messages never hold a key."""
+    names = sorted(name for name, rule in rules.items() if rule == 'jwt_key')
+    errors = []
+    for name in names:
+        value = given[name]
+        if value in (None, ''):
+            continue
+        if not isinstance(value, str):
+            errors.append('%s must be a string (found %s); the rule for Heketi\'s JWT keys: %s.'
+                          % (name, _type_name(value), JWT_KEY_RULE))
+            continue
+        found = weaknesses(value)
+        if found:
+            errors.append('%s is wrong: %s. The rule for Heketi\'s JWT keys: %s; or leave %s empty and the heketi '
+                          'role generates one.' % (name, ' and '.join(found), JWT_KEY_RULE, name))
+    for index, name in enumerate(names):
+        for other in names[index + 1:]:
+            if given[name] not in (None, '') and given[name] == given[other]:
+                errors.append('%s and %s are the same key: with one key for both accounts, anyone holding the user key '
+                              'can sign admin tokens. Give two different keys.' % (name, other))
+    return errors
+
+
 _LIST_RULES = ('strings', 'kernel_modules', 'packages', 'ports')
 _SCALAR_RULES = ('major', 'url', 'seconds', 'positive_seconds')
 _PARAMETER_KINDS = {'csi_parameter': 'csi', 'intree_parameter': 'intree'}
@@ -149,7 +177,7 @@ def var_errors(rules, values):
     errors = []
     for name in sorted(rules):
         rule = rules[name]
-        if rule.partition(':')[0] in _PARAMETER_KINDS and rule.partition(':')[2]:
+        if rule == 'jwt_key' or rule.partition(':')[0] in _PARAMETER_KINDS and rule.partition(':')[2]:
             continue
         if rule not in _LIST_RULES + _SCALAR_RULES:
             raise AnsibleFilterError('var_errors: unknown rule %r for %s' % (rule, name))
@@ -159,7 +187,7 @@ def var_errors(rules, values):
             error = _scalar_error(name, given[name], rule)
             if error:
                 errors.append(error)
-    return errors + sorted(_parameter_errors(rules, given))
+    return errors + _jwt_key_errors(rules, given) + sorted(_parameter_errors(rules, given))
 
 
 class FilterModule(object):

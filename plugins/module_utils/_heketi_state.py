@@ -220,6 +220,27 @@ def node_steps(current, target):
     return steps
 
 
+def part_way(what, done, failed, error, reached, finish):
+    """The message and result keys of a failure part-way through a removal (the module raises ModuleFailure with them).
+
+    ``done``: the steps that went through; ``failed``: the step that did not; ``error``: Heketi's error; ``reached``:
+    the state Heketi reports now (or None when it could not be read). A step Heketi accepted (202) and then failed
+    may have changed the nodes too (a device delete runs vgremove before pvremove), so ``changed`` is true then.
+    """
+    changed = bool(done) or bool(getattr(error, 'accepted', False))
+    msg = ('%s: %s; %s failed: %s. Heketi reports it %s now. %s'
+           % (what, (', '.join(done) + ' done') if done else 'no step done', failed, error,
+              reached if reached else 'in a state that could not be read', finish))
+    return msg, dict(changed=changed, steps=list(done), failed_step=failed, reached=reached or 'unknown',
+                     status=getattr(error, 'status', None))
+
+
+FINISH = ('To finish, run the same task again: it continues from the state reached. If the delete fails again because '
+          'the volume group is already gone on the node, set force_forget=true (replace_device.yml and remove_node.yml '
+          'detect that and let Heketi forget the device themselves). To undo instead: a device or node that is removed '
+          '(Heketi state failed) cannot go back online; delete it and add it again.')
+
+
 def set_state(client, kind, obj_id, state):
     client.post('/%s/%s/state' % (kind, obj_id), {'state': state})
 

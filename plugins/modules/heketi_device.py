@@ -162,6 +162,19 @@ diff:
   description: The device's state and brick count before and after, in diff mode.
   returned: when diff mode is on
   type: dict
+failed_step:
+  description:
+    - On a failure part-way through, the step that failed; RV(steps) then lists the steps that went through, and
+      C(changed) is true when any did, or when Heketi accepted the failing step (a delete that ran C(vgremove) on the
+      node before its C(pvremove) failed). The message says the state reached and how to finish.
+  returned: on a failure after the first request that changes something
+  type: str
+  sample: deleted
+reached:
+  description: On a failure part-way through, the state Heketi reports now (V(unknown) when it could not be read).
+  returned: on a failure after the first request that changes something
+  type: str
+  sample: removed
 '''
 
 
@@ -174,12 +187,14 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
+    FINISH,
     delete_device,
     device_steps,
     device_view,
     find_device,
     find_node,
     index,
+    part_way,
     plan_removal,
     set_state,
 )
@@ -220,13 +235,16 @@ def run(module, client):
             result['moves'] = plan_removal(topology, [dev['id']], zone_checking=p['zone_checking'])
         after = dict(before)
         for step in steps:
+            if not module.check_mode:
+                try:
+                    if step == 'delete':
+                        delete_device(client, dev['id'], p['force_forget'])
+                    else:
+                        set_state(client, 'devices', dev['id'], step)
+                except HeketiError as error:
+                    raise failed_part_way(client, dev, result, STEP_NAMES[step], error)
             result['changed'] = True
             result['steps'].append(STEP_NAMES[step])
-            if not module.check_mode:
-                if step == 'delete':
-                    delete_device(client, dev['id'], p['force_forget'])
-                else:
-                    set_state(client, 'devices', dev['id'], step)
         if p['state'] == 'absent':
             after = {}
         elif module.check_mode:
@@ -241,6 +259,17 @@ def run(module, client):
         result['diff'] = {'before': dict((k, before[k]) for k in keys if k in before),
                           'after': dict((k, after[k]) for k in keys if k in after)}
     return result
+
+
+def failed_part_way(client, dev, result, failed, error):
+    """A ModuleFailure saying what was done, the step that failed, the state reached and how to finish."""
+    try:
+        reached = device_view(dict(client.get('/devices/' + dev['id']), node=dev['node']))
+    except HeketiError:
+        reached = None
+    msg, extra = part_way('node %s device %s' % (dev['node'], dev.get('name')), result['steps'], failed, error,
+                          reached['state'] if reached else None, FINISH)
+    return ModuleFailure(msg, moves=result['moves'], device=reached or {}, **extra)
 
 
 def resync(module, client, dev, before, result):

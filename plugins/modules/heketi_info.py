@@ -193,6 +193,12 @@ devices:
       description: Other paths Heketi knows for the device (udev aliases), when it recorded any.
       type: list
       elements: str
+    pv_uuid:
+      description:
+        - The UUID of the device's LVM physical volume, as Heketi recorded it (empty when it recorded none). Heketi's
+          delete runs C(pvremove) through C(/dev/disk/by-id/lvm-pv-uuid-<pv_uuid>) on the node.
+      type: str
+      version_added: 1.1.0
     bricks:
       description: Number of bricks on the device.
       type: int
@@ -310,6 +316,7 @@ def collect(client, include_volumes=True):
                     'storage': storage,
                     'tags': dev.get('tags') or {},
                     'paths': dev.get('paths') or [],
+                    'pv_uuid': dev.get('pv_uuid') or '',
                     'bricks': len(dev.get('bricks') or []),
                 })
         if include_volumes:

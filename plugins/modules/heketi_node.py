@@ -123,6 +123,19 @@ diff:
   description: The node's state and devices before and after, in diff mode.
   returned: when diff mode is on
   type: dict
+failed_step:
+  description:
+    - On a failure part-way through, the step that failed; RV(steps) then lists the steps that went through, and
+      C(changed) is true when any did, or when Heketi accepted the failing step (a delete that ran C(vgremove) on the
+      node before its C(pvremove) failed). The message says the state reached and how to finish.
+  returned: on a failure after the first request that changes something
+  type: str
+  sample: deleted
+reached:
+  description: On a failure part-way through, the state Heketi reports now (V(unknown) when it could not be read).
+  returned: on a failure after the first request that changes something
+  type: str
+  sample: removed
 '''
 
 
@@ -135,11 +148,13 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi import (
 )
 from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import ModuleFailure
 from ansible_collections.glusterfs.heketi.plugins.module_utils._heketi_state import (
+    FINISH,
     delete_device,
     find_node,
     index,
     node_steps,
     node_view,
+    part_way,
     plan_removal,
     set_state,
 )
@@ -162,18 +177,21 @@ def run(module, client):
         dev_ids = [d['id'] for d in sorted(node.get('devices') or [], key=lambda d: (d.get('name') or '', d['id']))]
         if 'failed' in steps and p['check_room'] and any(devices[d].get('bricks') for d in dev_ids):
             result['moves'] = plan_removal(topology, dev_ids, [node['id']], p['zone_checking'])
-        for step in steps:
-            result['steps'].append('removed' if step == 'failed' else step)
+
+        def do(name, call, *args):
             if not module.check_mode:
-                set_state(client, 'nodes', node['id'], step)
+                try:
+                    call(*args)
+                except HeketiError as error:
+                    raise failed_part_way(client, node, result, name, error)
+            result['steps'].append(name)
+
+        for step in steps:
+            do('removed' if step == 'failed' else step, set_state, client, 'nodes', node['id'], step)
         if p['state'] == 'absent':
             for dev_id in dev_ids:
-                result['steps'].append('deleted device %s' % devices[dev_id].get('name'))
-                if not module.check_mode:
-                    delete_device(client, dev_id, p['force_forget'])
-            result['steps'].append('deleted')
-            if not module.check_mode:
-                client.delete('/nodes/' + node['id'])
+                do('deleted device %s' % devices[dev_id].get('name'), delete_device, client, dev_id, p['force_forget'])
+            do('deleted', client.delete, '/nodes/' + node['id'])
         result['changed'] = bool(result['steps'])
         if p['state'] == 'absent':
             after = {}
@@ -189,6 +207,19 @@ def run(module, client):
             return dict((k, view[k]) for k in ('state', 'zone', 'hostnames') if k in view) if view else {}
         result['diff'] = {'before': brief(before), 'after': brief(after)}
     return result
+
+
+def failed_part_way(client, node, result, failed, error):
+    """A ModuleFailure saying what was done, the step that failed, the state reached and how to finish."""
+    try:
+        reached = node_view(dict(client.get('/nodes/' + node['id']), cluster=node['cluster']))
+        left = ', '.join(sorted(d.get('name') or d['id'] for d in reached.get('devices') or []))
+        state = '%s%s' % (reached['state'], ' with device(s) %s' % left if left else ' with no device')
+    except HeketiError:
+        reached, state = None, None
+    msg, extra = part_way('node %s' % ((node.get('hostnames') or {}).get('manage') or [node['id']])[0],
+                          result['steps'], failed, error, state, FINISH)
+    return ModuleFailure(msg, moves=result['moves'], node=reached or {}, **extra)
 
 
 def validate(module):

@@ -16,6 +16,10 @@ description:
   - Runs on the Heketi host. For every node in O(nodes) it runs C(ssh) to the node's address non-interactively, with
     Heketi's key, as Heketi's executor does, and there runs C(gluster --version) and C(systemctl is-active glusterd)
     (through C(sudo -n) with O(sudo)).
+  - For a node given with C(teardown) (the devices a day-2 playbook is about to have Heketi delete), it also checks,
+    read-only, what Heketi's delete will need there, in the same ssh session - the device's volume group
+    C(vg_<id>) (C(vgs)) and the C(/dev/disk/by-id/lvm-pv-uuid-<PV UUID>) link udev makes, through which Heketi runs
+    C(pvremove).
   - Checks the nodes at the same time, at most O(parallel) at once. The answer lists them in the order given.
   - Verifies host keys strictly against O(known_hosts), the file Heketi itself verifies them against
     (C(StrictHostKeyChecking=yes), C(GlobalKnownHostsFile=/dev/null), C(CheckHostIP=no)), and adds nothing to it.
@@ -32,6 +36,9 @@ options:
       - The storage nodes, in the topology's order. Each has C(host), the node's name as reports name it (its
         inventory host), and C(manage), the address Heketi reaches it at. Other keys are ignored, so the topology
         role's model of the nodes can be given as it is.
+      - Optional C(teardown), a list of Heketi devices on that node, each with C(id), C(name) and C(pv_uuid) (as
+        M(glusterfs.heketi.heketi_info) returns them), whose teardown is checked too (RV(nodes[].teardown)). Other
+        keys, such as the topology's C(devices), are ignored.
     type: list
     elements: dict
     required: true
@@ -118,8 +125,24 @@ nodes:
           mismatch it is just C(Host key verification failed.), without ssh's warning banner.
       type: str
       sample: "Permission denied (publickey)."
+    teardown:
+      description:
+        - For a node given with C(teardown), one entry per device, in that order. When C(ssh) itself failed
+          (RV(nodes[].rc) 255) each device's C(teardown) is V(unknown).
+        - C(teardown) is V(ready) (the volume group is there and so is the link Heketi's C(pvremove) goes through,
+          or Heketi recorded no PV UUID), V(link_missing) (the volume group is there, the link is not - Heketi's
+          delete would remove the volume group and then fail), V(torn_down) (no volume group - an earlier delete
+          got that far; only Heketi's forget can finish it) or V(unknown); C(message) says so, with the fix, in one
+          sentence (empty for V(ready)).
+      type: list
+      elements: dict
+      returned: for a node given with C(teardown)
+      sample: [{"id": "3c1b4e5f60718293a4b5c6d7e8f90a1b", "name": "/dev/sdg", "vg": "vg_3c1b4e5f60718293a4b5c6d7e8f90a1b",
+                "link": "/dev/disk/by-id/lvm-pv-uuid-rJ0bIG-3XNc-NoS0-fkKm-batK-dFyX-xbxHym", "teardown": "link_missing",
+                "message": "/dev/sdg: /dev/disk/by-id/lvm-pv-uuid-rJ0bIG-... is missing; ..."}]
 '''
 
+import re
 import threading
 
 from ansible.module_utils.basic import AnsibleModule
@@ -127,17 +150,65 @@ from ansible_collections.glusterfs.heketi.plugins.module_utils._runner import Mo
 
 _KEY_FAILED = 'Host key verification failed'
 _TEXT = (type(u''), str)
+_LINK_PREFIX = '/dev/disk/by-id/lvm-pv-uuid-'
+_MARK = 'glusterfs-heketi-device'
+_ID = re.compile(r'^[0-9a-fA-F]+$')
+_UUID = re.compile(r'^[A-Za-z0-9-]*$')
+
+
+def device_probe(device, prefix):
+    """Shell text printing one line '<mark> <id> vg=0|1 link=0|1' for a device (ids and UUIDs are checked first)."""
+    link = _LINK_PREFIX + device['pv_uuid'] if device.get('pv_uuid') else ''
+    return ('if %svgs vg_%s >/dev/null 2>&1; then v=1; else v=0; fi; '
+            'if [ -z "%s" ] || [ -e "%s" ]; then l=1; else l=0; fi; echo "%s %s vg=$v link=$l"; '
+            % (prefix, device['id'], link, link, _MARK, device['id']))
 
 
 def ssh_argv(ssh, node, key_file, port, user, sudo, timeout, known_hosts):
-    """The command Heketi's ssh executor would need to work: the node's gluster and glusterd, non-interactively."""
+    """The command Heketi's ssh executor would need to work: the node's gluster and glusterd, non-interactively;
+    with the node's devices, also what Heketi's delete of each needs there (read-only)."""
     prefix = 'sudo -n ' if sudo else ''
+    command = '%sgluster --version >/dev/null && %ssystemctl is-active glusterd' % (prefix, prefix)
+    if node.get('teardown'):
+        command = '%s; rc=$?; %sexit $rc' % (command, ''.join(device_probe(d, prefix) for d in node['teardown']))
     return [ssh, '-n', '-i', key_file, '-p', str(port),
             '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
             '-o', 'UserKnownHostsFile=%s' % known_hosts, '-o', 'GlobalKnownHostsFile=/dev/null',
             '-o', 'CheckHostIP=no', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=%d' % timeout,
-            '%s@%s' % (user, node['manage']),
-            '%sgluster --version >/dev/null && %ssystemctl is-active glusterd' % (prefix, prefix)]
+            '%s@%s' % (user, node['manage']), command]
+
+
+TEARDOWN_MESSAGES = {
+    'ready': '',
+    'link_missing': ("{name}: {link}, the link udev makes for its LVM physical volume, is missing; Heketi's delete runs "
+                     "vgremove {vg} and then pvremove through that link, so it would stop half-way. Fix: "
+                     "'udevadm trigger --action=add --subsystem-match=block && udevadm settle' where udev runs, or "
+                     "create the link as udev would: 'ln -s {name} {link}'."),
+    'torn_down': ("{name}: its volume group {vg} is already gone (an earlier delete stopped after vgremove); only "
+                  "Heketi's forget can finish the delete (a best-effort pvremove, then the device leaves Heketi)."),
+    'unknown': "{name}: not checked (ssh to the node failed).",
+}
+
+
+def device_answers(devices, rc, out):
+    """The devices' teardown verdicts from the probe lines in ``out`` (see RETURN)."""
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == _MARK:
+            found[parts[1]] = (parts[2] == 'vg=1', parts[3] == 'link=1')
+    answers = []
+    for device in devices or []:
+        link = _LINK_PREFIX + device['pv_uuid'] if device.get('pv_uuid') else ''
+        if rc == 255 or device['id'] not in found:
+            teardown = 'unknown'
+        else:
+            vg, linked = found[device['id']]
+            teardown = 'torn_down' if not vg else ('ready' if linked else 'link_missing')
+        answers.append(dict(id=device['id'], name=device.get('name'), vg='vg_' + device['id'], link=link,
+                            teardown=teardown, message=TEARDOWN_MESSAGES[teardown].format(
+                                name=device.get('name'), link=link, vg='vg_' + device['id'])))
+    return answers
 
 
 def reason(output):
@@ -163,7 +234,10 @@ def check_all(nodes, argv_of, run, parallel=16):
                     return
                 index, node = todo.pop(0)
             rc, out, err = run(argv_of(node))
-            answers[index] = dict(host=node['host'], manage=node['manage'], rc=rc, reason=reason(out + err))
+            shown = '\n'.join(line for line in out.splitlines() if not line.startswith(_MARK + ' '))
+            answers[index] = dict(host=node['host'], manage=node['manage'], rc=rc, reason=reason(shown + err))
+            if node.get('teardown'):
+                answers[index]['teardown'] = device_answers(node['teardown'], rc, out)
 
     threads = [threading.Thread(target=work) for _unused in range(max(1, min(parallel, len(nodes))))]
     for thread in threads:
@@ -175,9 +249,20 @@ def check_all(nodes, argv_of, run, parallel=16):
 
 def node_errors(nodes):
     """One message per entry of ``nodes`` without a text host and manage."""
-    return ['nodes[%d] needs a host and a manage address (text), got %r' % (index, node)
-            for index, node in enumerate(nodes)
-            if not all(isinstance(node.get(key), _TEXT) and node.get(key) for key in ('host', 'manage'))]
+    errors = ['nodes[%d] needs a host and a manage address (text), got %r' % (index, node)
+              for index, node in enumerate(nodes)
+              if not all(isinstance(node.get(key), _TEXT) and node.get(key) for key in ('host', 'manage'))]
+    for index, node in enumerate(nodes):
+        devices = node.get('teardown') or []
+        if not isinstance(devices, list):
+            errors.append('nodes[%d].teardown must be a list, got %r' % (index, devices))
+            continue
+        for number, device in enumerate(devices):
+            if not (isinstance(device, dict) and isinstance(device.get('id'), _TEXT) and _ID.match(device['id'])
+                    and isinstance(device.get('pv_uuid') or '', _TEXT) and _UUID.match(device.get('pv_uuid') or '')):
+                errors.append('nodes[%d].teardown[%d] needs a Heketi device id (hexadecimal) and a pv_uuid of letters, '
+                              'digits and dashes, got %r' % (index, number, device))
+    return errors
 
 
 def run(module):

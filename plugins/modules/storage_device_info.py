@@ -162,6 +162,14 @@ devices:
       description: Why Heketi must not take it, one sentence each; empty when it may.
       type: list
       elements: str
+    refusal_kinds:
+      description:
+        - The kind of each refusal, in the order of RV(devices[].refusals) - V(missing) (no such path), V(not_block),
+          V(alias), V(in_use) (mounted, swap, held), V(unreadable) or V(data) (partitions, a partition table, a
+          signature) - so a caller can give each kind its own fix (only V(data) is a matter for a wipe).
+      type: list
+      elements: str
+      version_added: 1.1.0
 refusals:
   description: Every refusal of every device, each starting with the device path.
   returned: always
@@ -291,7 +299,7 @@ class DeviceProbe(object):
         dev = {'path': path, 'resolved': None, 'exists': False, 'block': False, 'major_minor': None,
                'kernel_name': None, 'size': None, 'readable': False, 'read_error': None, 'fstype': None,
                'pttype': None, 'vg': None, 'partitions': [], 'mounts': [], 'swap': False, 'holders': [],
-               'alias_of': None, 'in_use': False, 'refusals': []}
+               'alias_of': None, 'in_use': False, 'refusals': [], 'refusal_kinds': []}
         dev['resolved'] = self.realpath(path)
         try:
             st = self.stat(path)
@@ -346,39 +354,42 @@ class DeviceProbe(object):
     def judge(self, dev, wipe):
         """Fill in in_use and refusals."""
         path = dev['path']
-        refusals = dev['refusals']
+
+        def refuse(kind, text):
+            dev['refusals'].append(text)
+            dev['refusal_kinds'].append(kind)
         own = self.owned(dev)
         foreign_holders = [h for h in dev['holders']
                            if not (own and h['kind'] == 'lvm' and (h['dm_name'] or '').startswith(dev['vg'].replace('-', '--') + '-'))]
         dev['in_use'] = bool(dev['mounts'] or dev['swap'] or foreign_holders)
         if not dev['exists']:
-            refusals.append('%s does not exist' % path)
+            refuse('missing', '%s does not exist' % path)
         elif dev['read_error'] and not dev['block']:
-            refusals.append('%s %s' % (path, dev['read_error']))
+            refuse('not_block', '%s %s' % (path, dev['read_error']))
         elif not dev['block']:
-            refusals.append('%s is not a block device' % path)
+            refuse('not_block', '%s is not a block device' % path)
         if not dev['block']:
             return dev
         if dev['alias_of']:
-            refusals.append('%s is the same disk as %s (%s): list it once' % (path, dev['alias_of'], dev['major_minor']))
+            refuse('alias', '%s is the same disk as %s (%s): list it once' % (path, dev['alias_of'], dev['major_minor']))
         if dev['mounts']:
-            refusals.append('%s is mounted (%s)' % (path, ', '.join(dev['mounts'])))
+            refuse('in_use', '%s is mounted (%s)' % (path, ', '.join(dev['mounts'])))
         if dev['swap']:
-            refusals.append('%s is in use as swap' % path)
+            refuse('in_use', '%s is in use as swap' % path)
         if foreign_holders:
-            refusals.append('%s is held by %s' % (path, ', '.join(
+            refuse('in_use', '%s is held by %s' % (path, ', '.join(
                 '%s (%s%s)' % (h['name'], h['kind'], ' ' + h['dm_name'] if h['dm_name'] else '') for h in foreign_holders)))
         if not dev['readable']:
-            refusals.append('%s is unreadable, so it cannot be shown to be unused: %s' % (path, dev['read_error']))
+            refuse('unreadable', '%s is unreadable, so it cannot be shown to be unused: %s' % (path, dev['read_error']))
             return dev
         if path in wipe:
             return dev
         if dev['partitions']:
-            refusals.append('%s holds partitions (%s)' % (path, ' '.join(dev['partitions'])))
+            refuse('data', '%s holds partitions (%s)' % (path, ' '.join(dev['partitions'])))
         if dev['pttype']:
-            refusals.append('%s carries a %s partition table' % (path, dev['pttype']))
+            refuse('data', '%s carries a %s partition table' % (path, dev['pttype']))
         if dev['fstype'] and not own:
-            refusals.append('%s carries a %s signature%s' % (
+            refuse('data', '%s carries a %s signature%s' % (
                 path, dev['fstype'], (' (volume group %s, not Heketi\'s)' % dev['vg']) if dev['vg'] else ''))
         return dev
 

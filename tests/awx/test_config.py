@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import awx_rules  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-SITE = {"heketi_awx_heketi_url": "http://192.0.2.10:8080", "heketi_awx_heketi_key": "k" * 24,
+SITE = {"heketi_awx_heketi_url": "http://192.0.2.10:8080", "heketi_awx_heketi_key": "k" * 32,
         "heketi_awx_heketi_ca_cert": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}
 # data section -> (awx.awx module, the configure.yml task's loop variable)
 SECTIONS = {

@@ -122,7 +122,7 @@ def job(lab):
     # No Kubernetes here: the StorageClass stage renders its manifests, into a folder that outlives the
     # job's private data directory (as a site would point it at), so the second job finds them unchanged.
     # The credential reaches Heketi over http: this test proves AWX's job pipeline and the credential's
-    # injection; TLS end to end (the lab inventory's heketi_tls) is proven by molecule/e2e and
+    # injection; TLS end to end (the lab inventory's heketi_tls) is proven by extensions/molecule/e2e and
     # tests/integration/test_heketi_role.py, where the CA the role creates is known before the client runs.
     extravars = {"heketi_binaries_src": str(HEKETI_BIN), "storageclass_render_dir": str(base / "rendered"),
                  "heketi_tls": False}

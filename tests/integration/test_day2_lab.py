@@ -7,7 +7,9 @@ One lab (tools/lab/lab, 4 storage-node containers, no client; Heketi with TLS as
 the module-scoped fixture and used in order (DAY2_LAB_NAME names it, DAY2_KEEP_LAB=1 keeps it afterwards):
 1. scale-out: site.yml on an inventory of node1..node3, then node4 added to the inventory and site.yml rerun:
    Heketi gains node4 and its two devices, nothing else changes, the other hosts report changed=0;
-2. device and node removal where Heketi has no bricks: the lab kernel has NO device-mapper, so Heketi cannot
+2. device and node removal where Heketi has no bricks (the lab keeps udev's lvm-pv-uuid links as a real host does;
+   without one, replace_device.yml refuses before any change, a delete failing half-way says so, a rerun finishes):
+   the lab kernel has NO device-mapper, so Heketi cannot
    create a volume (lvcreate fails) and no brick can exist here; brick migration and the room refusals are
    tested against the real server with the mock executor (test_heketi_state.py). node4 then comes back with
    the documented --limit form;
@@ -98,14 +100,16 @@ def nodes_by_name(topo: dict) -> dict:
     return {n["hostnames"]["manage"][0]: n for c in topo.get("clusters") or [] for n in c["nodes"]}
 
 
-def udev_links(node: int) -> None:
-    """The /dev/disk/by-id/lvm-pv-uuid-* links udev makes on a real host (the lab containers run no udev).
+def pv_links(node: int) -> dict:
+    """{PV: link} of the /dev/disk/by-id/lvm-pv-uuid-* links udev makes on a real host; in the lab, tools/lab/lab's
+    stand-in (lab-pv-links.service, the containers run no udev) keeps them within 2 s of a pvcreate.
 
-    Heketi records that alias for each device and its delete runs vgremove/pvremove through it; without the
-    link the delete fails with "No device found for /dev/disk/by-id/lvm-pv-uuid-...".
+    Heketi records that alias for each device and its delete runs pvremove through it; without the link the
+    delete fails half-way with "No device found for /dev/disk/by-id/lvm-pv-uuid-...".
     """
-    dexec(node, "mkdir -p /dev/disk/by-id; pvs --noheadings -o pv_name,pv_uuid | while read -r pv uuid; do "
-                "ln -sfn \"$pv\" /dev/disk/by-id/lvm-pv-uuid-$uuid; done")
+    out = dexec(node, "pvs --noheadings -o pv_name,pv_uuid | while read -r pv uuid; do "
+                      "l=/dev/disk/by-id/lvm-pv-uuid-$uuid; [ -e $l ] && echo \"$pv $l $(readlink -f $l)\"; done").stdout
+    return {pv: link for pv, link, target in (line.split() for line in out.splitlines()) if target == pv}
 
 
 def first_mib(node: int) -> dict:
@@ -152,8 +156,8 @@ def test_scale_out_by_inventory_change(lab):
 def test_device_and_node_removal_without_bricks(lab):
     inv = lab / "inv"
     dev = next(d for d in nodes_by_name(topology())["node2"]["devices"] if d["name"] == "/dev/sdg")
-    udev_links(2)
-    udev_links(4)
+    # The lab looks like a real host here: the links are there, made when Heketi ran pvcreate.
+    assert sorted(pv_links(2)) == list(DISKS) and sorted(pv_links(4)) == list(DISKS)
     res = play(inv, "playbooks/replace_device.yml", "-e", "heketi_maintenance_device_node=node2",
                "-e", "heketi_maintenance_device_name=/dev/sdg")
     assert res.returncode == 0, res.output[-4000:]
@@ -185,6 +189,72 @@ def test_device_and_node_removal_without_bricks(lab):
     again = play(inv, "site.yml", *TAGS, "--limit", "node2,heketi")
     assert again.returncode == 0, again.output[-5000:]
     assert sorted(d["name"] for d in nodes_by_name(topology())["node2"]["devices"]) == list(DISKS)
+
+
+PART_WAY = """
+- name: Heketi's delete of node3's /dev/sdg, without the playbook's preflight
+  hosts: heketi
+  become: true
+  gather_facts: false
+  tasks:
+    - name: Connect
+      ansible.builtin.include_role:
+        name: glusterfs.heketi.heketi_maintenance
+        tasks_from: connect.yml
+    - name: Delete the device
+      glusterfs.heketi.heketi_device:
+        url: "{{ __heketi_maintenance_url }}"
+        key: "{{ __heketi_maintenance_key }}"
+        ca_path: "{{ __heketi_maintenance_ca_path }}"
+        node: node3
+        name: /dev/sdg
+        state: absent
+"""
+
+
+def test_missing_pv_link_refused_then_part_way_failure_reported_and_finished(lab):
+    """A host without udev's lvm-pv-uuid link (issue 25): replace_device.yml finds it before the first change and
+    names the fix; the module run without that check fails half-way (Heketi removed the volume group, then its
+    pvremove found no link) and says so: changed, the step that failed, the state reached, how to finish; the
+    playbook's rerun finishes (Heketi forgets the device whose volume group is gone)."""
+    inv = lab / "inv"
+    dev = next(d for d in nodes_by_name(topology())["node3"]["devices"] if d["name"] == "/dev/sdg")
+    link = pv_links(3)["/dev/sdg"]
+    dexec(3, "systemctl stop lab-pv-links.service && rm -f %s" % link)
+
+    refused = play(inv, "playbooks/replace_device.yml", "-e", "heketi_maintenance_device_node=node3",
+                   "-e", "heketi_maintenance_device_name=/dev/sdg")
+    assert refused.returncode != 0, refused.output[-4000:]
+    assert "Heketi cannot delete these devices on node3; nothing was changed" in refused.output, refused.output[-4000:]
+    assert "/dev/sdg: %s, the link udev makes for its LVM physical volume, is missing" % link in refused.output
+    assert "ln -s /dev/sdg %s" % link in refused.output
+    assert all(c["changed"] == 0 for c in recap(refused).values()), recap(refused)
+    assert next(d for d in nodes_by_name(topology())["node3"]["devices"] if d["id"] == dev["id"])["state"] == "online"
+    assert "vg_%s" % dev["id"] in dexec(3, "vgs --noheadings -o vg_name").stdout
+
+    book = lab / "part_way.yml"
+    book.write_text(PART_WAY)
+    failed = play(inv, str(book))
+    assert failed.returncode != 0, failed.output[-4000:]
+    assert '"changed": true' in failed.output and '"failed_step": "deleted"' in failed.output, failed.output[-4000:]
+    assert '"reached": "removed"' in failed.output
+    assert "offline, removed done; deleted failed" in failed.output and "To finish, run the same task again" in failed.output
+    assert "vg_%s" % dev["id"] not in dexec(3, "vgs --noheadings -o vg_name").stdout  # half-way: the VG is gone
+
+    dexec(3, "systemctl start lab-pv-links.service")
+    finished = play(inv, "playbooks/replace_device.yml", "-e", "heketi_maintenance_device_node=node3",
+                    "-e", "heketi_maintenance_device_name=/dev/sdg")
+    assert finished.returncode == 0, finished.output[-4000:]
+    assert "/dev/sdg: its volume group vg_%s is already gone" % dev["id"] in finished.output
+    assert "deleted" in finished.output and recap(finished)["node1"]["changed"] > 0
+    assert [d["name"] for d in nodes_by_name(topology())["node3"]["devices"]] == ["/dev/sdf"]
+    # Heketi's forget stops at its vgremove (the volume group is gone) and leaves the PV label, as the run says: the
+    # operator removes it, and the disk goes back in with the --limit form.
+    assert "If a PV label is still on such a disk, remove it with pvremove" in finished.output
+    dexec(3, "pvremove -y /dev/sdg")
+    back = play(inv, "site.yml", *TAGS, "--limit", "node3,heketi")
+    assert back.returncode == 0, back.output[-5000:]
+    assert sorted(d["name"] for d in nodes_by_name(topology())["node3"]["devices"]) == list(DISKS)
 
 
 def test_backup_change_restore(lab):

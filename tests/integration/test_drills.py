@@ -90,6 +90,48 @@ def test_inventory_mistake_stops_in_preflight(tmp_path, case):
     assert "UNREACHABLE" not in proc.output
 
 
+# Every role's checks that need no host run first, for site.yml and for each stage playbook run alone (issue 25):
+# a weak key stops the run before the GlusterFS stage, naming the key that is wrong and the one rule.
+WEAK_KEY_RULE = "The rule for Heketi's JWT keys: at least 32 characters, not a sample placeholder"
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "playbooks/heketi.yml"])
+def test_weak_admin_key_stops_before_any_stage(playbook):
+    cmd = [str(PLAYBOOK), playbook, "-i", "inventories/local", "-e", "heketi_admin_key=admin@123"]
+    env = dict(os.environ, LAB_NAME="ghdrill-absent", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert "node1: heketi_admin_key is wrong: it is shorter than 32 characters and it is a known sample placeholder." in output
+    assert WEAK_KEY_RULE in output
+    assert "heketi_user_key" not in output.split("heketi_admin_key is wrong", 1)[1].split("\n", 1)[0]
+    # No stage started and no host was contacted (the lab does not exist: any contact is UNREACHABLE).
+    assert "PLAY [Prepare the GlusterFS storage nodes]" not in output
+    assert "PLAY [Read the storage nodes' ssh host keys" not in output
+    assert "UNREACHABLE" not in output
+
+
+@pytest.mark.parametrize("playbook, extra, expected", [
+    ("playbooks/glusterfs_servers.yml", {"glusterfs_server_firewall_ports": ["99999/tcp"]},
+     "glusterfs_server_firewall_ports: '99999/tcp' is not PORT/PROTO"),
+    ("playbooks/glusterfs_clients.yml", {"glusterfs_client_version": "10.4"},
+     "glusterfs_client_version (10.4) must be a GlusterFS major version"),
+    ("playbooks/storageclass.yml", {"storageclass_name": "Bad_Name"},
+     "storageclass_name 'Bad_Name' is not a valid Kubernetes object name"),
+    ("site.yml", {"storageclass_name": "Bad_Name"},
+     "storageclass_name 'Bad_Name' is not a valid Kubernetes object name"),
+])
+def test_each_stage_checks_its_variables_before_contacting_a_host(playbook, extra, expected):
+    cmd = [str(PLAYBOOK), playbook, "-i", "inventories/local", "-e", json.dumps(extra)]
+    env = dict(os.environ, LAB_NAME="ghdrill-absent", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    assert expected in output, output[-3000:]
+    assert "UNREACHABLE" not in output
+    assert "Gathering Facts" not in output
+
+
 def test_correct_inventory_passes_preflight():
     """The same check accepts the shipped inventory (the failing cases above are not a broken check)."""
     proc = run_site("--tags", "preflight_only", lab="ghdrill-absent")
@@ -146,8 +188,22 @@ def test_device_with_data_is_kept(drill_lab):
     assert heketi_topology(drill_lab).get("clusters") in (None, [])
     assert dexec(box, "blkid -p -s TYPE -o value /dev/sdg").stdout.strip() == "ext4"
     assert dexec(box, "debugfs -R 'cat marker' /dev/sdg 2>/dev/null").stdout == before
+    assert "Fix: if its data is not needed, clean it on node4 (wipefs -a)" in proc.output
     # The operator cleans the disk, as the message says.
     dexec(box, "wipefs -a -q /dev/sdg")
+
+
+def test_missing_device_gets_its_own_message_not_the_wipe_hint(drill_lab, tmp_path):
+    """A device that does not exist on the node (issue 25): named as missing, with how to find the right name."""
+    inv = tmp_path / "missing.yml"
+    inv.write_text(json.dumps({"all": {"children": {"glusterfs_servers": {"hosts": {
+        "node3": {"topology_devices": ["/dev/sdf", "/dev/sdh"]}}}}}}))
+    proc = run_site("--tags", "topology", extra_inventory=inv)
+    assert proc.returncode != 0, proc.output[-3000:]
+    line = next(x for x in proc.output.splitlines() if "node3: /dev/sdh does not exist" in x)
+    assert "Fix: no such device on node3: correct the name in topology_devices of node3" in line, line
+    assert "wipe" not in line.replace("wiping cannot help", ""), line
+    assert heketi_topology(drill_lab).get("clusters") in (None, [])
 
 
 def test_stopped_node_is_named(drill_lab):

@@ -262,3 +262,34 @@ def test_parameters_the_driver_or_heketi_would_refuse_stop_the_role(tmp_path, pr
     assert proc.returncode != 0
     assert variable + ": StorageClass parameter" in proc.stdout, proc.stdout[-3000:]
     assert not out.exists() or not any(out.rglob("*.yaml"))
+
+
+# The render-only path says which Kubernetes the manifests are for (issue 25): from 1.26 on the in-tree and glusterfile
+# provisioners are refused there too, before anything is written; below it auto renders the in-tree variant only.
+def _render_for(tmp_path, version, provisioner="auto"):
+    out = tmp_path / "artifacts"
+    extra = {"storageclass_render_only": True, "storageclass_render_dir": str(out), "storageclass_heketi_admin_key": KEY,
+             "storageclass_clusterid": CLUSTERID, "storageclass_heketi_url": "http://heketi.storage.example:8080",
+             "storageclass_provisioner": provisioner, "storageclass_kubernetes_version": version,
+             "ansible_python_interpreter": sys.executable}
+    return _run(extra), out
+
+
+def test_render_for_kubernetes_1_28_refuses_the_glusterfs_volume_source_before_writing(tmp_path):
+    proc, out = _render_for(tmp_path, "1.28")
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "Kubernetes v1.28 has no in-tree GlusterFS provisioner" in proc.stdout, proc.stdout[-3000:]
+    assert "storageclass_provisioner=csi" in proc.stdout
+    assert not out.exists()
+
+
+def test_render_for_kubernetes_1_25_writes_the_intree_variant_only(tmp_path):
+    proc, out = _render_for(tmp_path, "1.25.16")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["intree"]
+
+
+def test_a_kubernetes_version_that_is_not_one_is_named(tmp_path):
+    proc, _out = _render_for(tmp_path, "v1.28")
+    assert proc.returncode != 0
+    assert "storageclass_kubernetes_version 'v1.28' must be a Kubernetes version such as 1.25 or 1.28.4" in proc.stdout

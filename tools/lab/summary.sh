@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Print what the lab runs after `make lab`: containers, disks, glusterd and the trusted pool on each
-# storage node, and Heketi's view on node1 when Heketi is installed there. Read-only.
+# storage node, and Heketi's topology on node1 when Heketi is installed there (per node: zone, state, devices
+# with their state, size and free space). Read-only.
 # Usage: tools/lab/summary.sh [NAME]   (default ghlab)
 set -uo pipefail
 name="${1:-ghlab}"
@@ -9,6 +10,37 @@ here="$(cd "$(dirname "$0")" && pwd)"
 "$here/lab" status --name "$name"
 state="$(cd "$here/../.." && pwd)/.cache/lab/$name/state"
 [[ -f "$state" ]] || exit 0
+
+# Heketi's topology as a person reads it: per cluster, each node (manage name, zone, state) and each device
+# (path, state, size, free), sizes in GiB. Runs in the container's python3 on `heketi-cli topology info --json`.
+TOPOLOGY_TABLE='
+import json, sys
+text = sys.stdin.read()
+try:
+    topology = json.loads(text)
+except ValueError:
+    print("  " + text.strip().replace("\n", "\n  "))
+    sys.exit(0)
+gib = lambda kib: "%.1f GiB" % (int(kib or 0) / 1048576.0)
+clusters = topology.get("clusters") or []
+if not clusters:
+    print("  no cluster: the topology is not loaded")
+for cluster in clusters:
+    print("  cluster %s: %d node(s), %d volume(s)" % (cluster["id"][:8], len(cluster.get("nodes") or []),
+                                                   len(cluster.get("volumes") or [])))
+    print("    %-10s %-5s %-8s %-10s %-8s %10s %10s" % ("node", "zone", "state", "device", "state", "size", "free"))
+    for node in sorted(cluster.get("nodes") or [], key=lambda n: n["hostnames"]["manage"][0]):
+        name = node["hostnames"]["manage"][0]
+        devices = sorted(node.get("devices") or [], key=lambda d: d["name"]) or [None]
+        for index, dev in enumerate(devices):
+            head = (name, str(node.get("zone")), node.get("state", "")) if index == 0 else ("", "", "")
+            if dev is None:
+                print("    %-10s %-5s %-8s (no device)" % head)
+                continue
+            storage = dev.get("storage") or {}
+            print("    %-10s %-5s %-8s %-10s %-8s %10s %10s" % (head + (dev["name"], dev.get("state", ""),
+                  gib(storage.get("total")), gib(storage.get("free")))))
+'
 
 mapfile -t nodes < <(awk '$1 == "container" && $2 ~ /-node[0-9]+$/ {print $2}' "$state")
 for c in "${nodes[@]}"; do
@@ -29,16 +61,18 @@ if [[ ${#nodes[@]} -gt 0 ]]; then
     printf "  service: %s\n" "$(systemctl is-active heketi)"
     if [ -r /etc/heketi/heketi-cli.env ] && command -v heketi-cli >/dev/null; then
       set -a; . /etc/heketi/heketi-cli.env; set +a
-      heketi-cli cluster list 2>&1 | sed "s/^/  /"
-      heketi-cli node list 2>&1 | sed "s/^/  /"
-    fi' || true
+      heketi-cli topology info --json 2>&1 | python3 -c "$1"
+    fi' _ "$TOPOLOGY_TABLE" || true
 fi
 
 cat <<NEXT
 == next
+  In a new shell, put the tools on PATH first (ansible-playbook, ansible-doc, heketi-cli is in the container):
+    . .venv/bin/activate
   heketi-cli on node1, the key read from the root-only env file (nothing to retype):
     docker exec -it $name-node1 bash -c 'set -a; . /etc/heketi/heketi-cli.env; set +a; heketi-cli topology info'
-  Kubernetes: the manifests are in artifacts/storageclass (README.txt there says how to apply them), or
+  Kubernetes: the manifests are in .cache/lab/$name/storageclass (README.txt there says how to apply them;
+    make lab-down removes them with the lab), or
     make lab KUBECONFIG=/path/to/kubeconfig    applies the Secret and the StorageClass to that cluster.
   Volumes cannot be created in this lab (its kernel has no device-mapper); on real hosts:
     ansible localhost -m glusterfs.heketi.heketi_volume -a 'name=smoke size=1'   (HEKETI_CLI_* set)

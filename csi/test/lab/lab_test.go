@@ -6,7 +6,7 @@
 //
 // Three storage containers (the lab's base image + Debian's glusterfs-server under systemd,
 // Containerfile.storage) form a trusted pool and serve a replica-3 volume with directory bricks on tmpfs, as
-// molecule/glusterfs_client builds its volume. A node container (the same image: systemd as PID 1 and the
+// extensions/molecule/glusterfs_client builds its volume. A node container (the same image: systemd as PID 1 and the
 // GlusterFS FUSE client, as the glusterfs_client role leaves a Kubernetes node) stands for the node, and the
 // driver's image (make csi-image) runs the node plugin in a container of its own that shares the node's PID
 // namespace and network (the node DaemonSet's hostPID and hostNetwork), with --mounter=host: every mount is

@@ -62,3 +62,34 @@ def test_storageclass_parameter_rules_follow_the_drivers_contract():
         "(the in-tree provisioner joins the name's parts with '_')",
     ]
     assert var_errors({"opts": "csi_parameter:volumeoptions"}, ["features.shard enable"]) == []
+
+
+# Heketi's JWT keys: one rule for keys given and keys read back from the host (glusterfs.heketi.jwt_keys).
+KEYS = {"heketi_admin_key": "jwt_key", "heketi_user_key": "jwt_key"}
+GOOD_A, GOOD_U = "A" * 20 + "given-admin-key-0000", "U" * 20 + "given-user-key-00000"
+
+
+def test_a_weak_admin_key_names_that_key_and_the_one_rule_never_the_key():
+    errors = var_errors(KEYS, ["admin@123", GOOD_U])
+    assert len(errors) == 1
+    assert errors[0].startswith("heketi_admin_key is wrong: it is shorter than 32 characters and it is a known sample placeholder.")
+    assert "heketi_user_key" not in errors[0]
+    assert "at least 32 characters, not a sample placeholder" in errors[0]
+    assert "admin@123" not in errors[0].replace("such as admin@123", "")
+
+
+def test_jwt_keys_31_characters_refused_32_accepted_empty_generated():
+    assert var_errors(KEYS, ["a" * 31, GOOD_U])[0].startswith("heketi_admin_key is wrong: it is shorter than 32")
+    assert var_errors(KEYS, ["a" * 32, GOOD_U]) == []
+    assert var_errors(KEYS, ["", ""]) == []
+
+
+def test_a_weak_user_key_names_the_user_key_only():
+    errors = var_errors(KEYS, [GOOD_A, "My Secret"])
+    assert len(errors) == 1 and errors[0].startswith("heketi_user_key is wrong:")
+
+
+def test_equal_jwt_keys_are_named_together_without_the_key():
+    errors = var_errors(KEYS, [GOOD_A, GOOD_A])
+    assert errors == ["heketi_admin_key and heketi_user_key are the same key: with one key for both accounts, anyone "
+                      "holding the user key can sign admin tokens. Give two different keys."]

@@ -12,7 +12,7 @@ import time
 
 from ansible_collections.glusterfs.heketi.plugins.filter.topology_reach_refusals import topology_reach_refusals
 from ansible_collections.glusterfs.heketi.plugins.modules.ssh_reach_info import (
-    check_all, node_errors, reason, ssh_argv)
+    check_all, device_answers, node_errors, reason, ssh_argv)
 
 NODES = [{"host": "node%d" % i, "manage": "192.0.2.1%d" % i, "zone": 1} for i in range(1, 6)]
 KH = "/etc/heketi/known_hosts"
@@ -83,3 +83,45 @@ def test_nodes_without_host_or_manage_are_named():
     assert node_errors(NODES) == []
     errors = node_errors([{"host": "node1", "manage": ""}, {"manage": "192.0.2.12"}, {"host": "node3", "manage": 3}])
     assert [e.split(" needs")[0] for e in errors] == ["nodes[0]", "nodes[1]", "nodes[2]"]
+
+
+# What Heketi's delete needs on the node (the day-2 playbooks' preflight, issue 25): the device's volume group and
+# the lvm-pv-uuid link its pvremove goes through, probed read-only in the same ssh session.
+DEVICES = [{"id": "aa11", "name": "/dev/sdf", "pv_uuid": "rJ0bIG-3XNc"}, {"id": "bb22", "name": "/dev/sdg", "pv_uuid": "Zz9-x"},
+           {"id": "cc33", "name": "/dev/sdh", "pv_uuid": ""}]
+
+
+def test_the_device_probe_runs_after_the_glusterd_check_and_keeps_its_status():
+    node = dict(NODES[0], teardown=DEVICES)
+    command = ssh_argv("ssh", node, "k", 22, "root", True, 10, KH)[-1]
+    assert command.startswith("sudo -n gluster --version >/dev/null && sudo -n systemctl is-active glusterd; rc=$?; ")
+    assert "sudo -n vgs vg_aa11 " in command and '[ -e "/dev/disk/by-id/lvm-pv-uuid-rJ0bIG-3XNc" ]' in command
+    assert command.endswith("exit $rc")
+
+
+def test_device_teardown_verdicts():
+    out = ("active\nglusterfs-heketi-device aa11 vg=1 link=1\nglusterfs-heketi-device bb22 vg=1 link=0\n"
+           "glusterfs-heketi-device cc33 vg=0 link=1\n")
+    answers = device_answers(DEVICES, 0, out)
+    verdicts = [(a["name"], a["teardown"]) for a in answers]
+    assert verdicts == [("/dev/sdf", "ready"), ("/dev/sdg", "link_missing"), ("/dev/sdh", "torn_down")]
+    assert answers[1]["link"] == "/dev/disk/by-id/lvm-pv-uuid-Zz9-x" and answers[1]["vg"] == "vg_bb22"
+    assert [a["teardown"] for a in device_answers(DEVICES, 255, "")] == ["unknown"] * 3
+
+
+def test_probe_lines_stay_out_of_the_reason_and_bad_devices_are_named(tmp_path):
+    ssh = tmp_path / "ssh"
+    ssh.write_text("#!/bin/sh\necho active; echo 'glusterfs-heketi-device aa11 vg=1 link=0'\n")
+    ssh.chmod(0o755)
+    nodes = [dict(NODES[0], teardown=DEVICES[:1])]
+    answers = check_all(nodes, lambda node: ssh_argv(str(ssh), node, "k", 22, "root", False, 10, KH), run_command)
+    assert answers[0]["reason"] == "active" and answers[0]["teardown"][0]["teardown"] == "link_missing"
+    errors = node_errors([dict(NODES[0], teardown=[{"id": "not-hex;", "pv_uuid": "x"}, {"id": "ab", "pv_uuid": "$(x)"}])])
+    assert [e.split(" needs")[0] for e in errors] == ["nodes[0].teardown[0]", "nodes[0].teardown[1]"]
+
+
+def test_the_topology_devices_of_a_node_are_no_teardown_request():
+    """The topology role hands its model's nodes as they are: their devices (names only) are not probed."""
+    node = dict(NODES[0], devices=[{"name": "/dev/sdf", "destroydata": False}])
+    assert node_errors([node]) == []
+    assert "vgs" not in ssh_argv("ssh", node, "k", 22, "root", False, 10, KH)[-1]

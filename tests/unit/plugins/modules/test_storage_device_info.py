@@ -212,6 +212,22 @@ def test_missing_and_not_block(node):
     node.paths["/etc/passwd"] = "file"
     devices = node.probe().run(["/dev/sdz", "/etc/passwd"], [])
     assert [d["refusals"] for d in devices] == [["/dev/sdz does not exist"], ["/etc/passwd is not a block device"]]
+    assert [d["refusal_kinds"] for d in devices] == [["missing"], ["not_block"]]
+
+
+# A device that does not exist is named as missing, with its own fix, and never with the wipe hint (issue 25).
+def test_each_refusal_gets_the_fix_of_its_kind_and_a_missing_device_no_wipe_hint(node):
+    node.blkid["/dev/sdg"] = (0, "UUID=1\nTYPE=ext4\nUSAGE=filesystem\n", "")
+    devices = node.probe().run(["/dev/sdh", "/dev/sdg"], [])
+    assert [d["refusal_kinds"] for d in devices] == [["missing"], ["data"]]
+    nodes = [{"host": "node3", "devices": [{"name": "/dev/sdh"}, {"name": "/dev/sdg"}]}]
+    out = topology_device_refusals(nodes, {"node3": {"__topology_device_info": {"devices": devices}}})
+    assert out[0] == ("node3: /dev/sdh does not exist. Fix: no such device on node3: correct the name in topology_devices "
+                      "of node3 (lsblk, or ls -l /dev/disk/by-id on the node, lists its disks) or drop it from the list; "
+                      "wiping cannot help.")
+    assert "wipefs" not in out[0] and "destroydata" not in out[0]
+    assert out[1].startswith("node3: /dev/sdg carries a ext4 signature. Fix: if its data is not needed, clean it on node3 "
+                             "(wipefs -a), or set both topology_wipe_devices: true and destroydata: true")
 
 
 # --- defect 3 (identity): one disk under two names -----------------------------------------------
@@ -239,7 +255,7 @@ def test_verdict_names_host_and_device_and_fails_closed_without_facts():
         "node4": {"__topology_device_info": {"devices": [{"path": "/dev/sdg", "refusals": []}]}},
     }
     out = topology_device_refusals(nodes, hostvars)
-    assert out[0] == "node2: /dev/sdg carries a ext4 signature"
+    assert out[0] == "node2: /dev/sdg carries a ext4 signature."  # no kind recorded: no fix offered
     assert out[1].startswith("node3: no device facts, so its devices cannot be shown to be unused")
     assert out[2] == "node4: the device facts are for /dev/sdg, not for the devices the topology lists (/dev/sdf)"
     assert len(out) == 3

@@ -15,7 +15,7 @@ import testinfra
 
 LAB = os.environ.get("MOLECULE_LAB_NAME", "mole2e")
 NODES = int(os.environ.get("MOLECULE_LAB_NODES", "4"))
-ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[4]))
 NODE_NAMES = [f"node{i}" for i in range(1, NODES + 1)]
 
 # Heketi runs on node1, as in the seed.
