@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from daylab import BACKUP_SERVICE_RUN
+from daylab import BACKUP_SERVICE_RUN, recap
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
@@ -71,16 +71,6 @@ def play(inv: Path, playbook: str, *args: str, timeout: int = 3600) -> subproces
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     proc.output = proc.stdout + proc.stderr
     return proc
-
-
-def recap(proc) -> dict:
-    """{host: {"ok": n, "changed": n, ...}} from PLAY RECAP."""
-    out = {}
-    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines()[1:]:
-        parts = line.split(":", 1)
-        if len(parts) == 2 and "=" in parts[1]:
-            out[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
-    return out
 
 
 def dexec(node: int, command: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from daylab import recap
+
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / ".venv" / "bin" / "ansible-playbook"
 LAB_TOOL = ROOT / "tools" / "lab" / "lab"
@@ -39,15 +41,6 @@ def site(*args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     proc.output = proc.stdout + proc.stderr
     return proc
-
-
-def recap(proc) -> dict:
-    out = {}
-    for line in proc.stdout.split("PLAY RECAP")[-1].splitlines()[1:]:
-        parts = line.split(":", 1)
-        if len(parts) == 2 and "=" in parts[1]:
-            out[parts[0].strip()] = {k: int(v) for k, v in (kv.split("=") for kv in parts[1].split())}
-    return out
 
 
 def installed(host: str, package: str) -> bool:
