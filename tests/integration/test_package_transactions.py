@@ -34,6 +34,7 @@ LAB = os.environ.get("PACKAGE_TRANSACTIONS_LAB_NAME", "ghpkgtx")
 # Small, not in the lab image, only libc6 as dependency.
 EXTRA = "tree"
 SERVER_TASK = "glusterfs.heketi.glusterfs_server : Install the packages (apt)"
+SERVER_PLAN_TASK = "glusterfs.heketi.glusterfs_server : Say which packages a real run installs (check mode, package index not refreshed)"
 CLIENT_TASK = "glusterfs.heketi.glusterfs_client : Install the client (apt)"
 HEKETI_TASK = "glusterfs.heketi.heketi : Install the ssh client and the certificate tools (apt)"
 
@@ -103,7 +104,11 @@ def test_a_removed_server_package_is_installed_again_check_mode_first(lab):
     dexec(node2, "dpkg -r --force-depends %s" % EXTRA)
     assert not installed(node2, EXTRA)
     out = lab.play("playbooks/glusterfs_servers.yml", "--check")
-    assert task_results(out, SERVER_TASK) == {"node1": "skipping", "node2": "changed"}
+    # Check mode does not run the transaction (on a fresh host the package index may not know the packages yet):
+    # it says what a real run installs, on the host that misses a package only, as a change.
+    assert task_results(out, SERVER_TASK) == {"node1": "skipping", "node2": "skipping"}
+    assert task_results(out, SERVER_PLAN_TASK) == {"node1": "skipping", "node2": "changed"}
+    assert "node2: a real run installs %s" % EXTRA in out
     assert not installed(node2, EXTRA)  # check mode installed nothing
     out = lab.play("playbooks/glusterfs_servers.yml")
     assert task_results(out, SERVER_TASK) == {"node1": "skipping", "node2": "changed"}
