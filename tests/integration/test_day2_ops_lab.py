@@ -254,10 +254,12 @@ def test_check_finds_drift_offline_bricks_and_lost_peers(lab):
         lab.sh(1, "gluster --mode=script volume start hyvol force")
     finally:
         lab.sh(3, "systemctl start glusterd", check=False)
+        # GlusterFS deletes a volume only when every peer is connected: wait for node3's glusterd to rejoin first
+        # (deleting right after its start failed under load and left hyvol behind).
+        wait_for("peers connected again", lambda: lab.sh(1, "gluster peer status").stdout.count("(Connected)") == 2, 60)
         lab.sh(1, "gluster --mode=script volume stop hyvol force; gluster --mode=script volume delete hyvol", check=False)
         for n in (1, 2, 3):
             lab.sh(n, "rm -rf /srv/hy", check=False)
-    wait_for("peers connected again", lambda: lab.sh(1, "gluster peer status").stdout.count("(Connected)") == 2, 60)
     res, found = check(lab)
     assert res.returncode == 0 and not found, found
 
