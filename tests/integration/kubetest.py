@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,18 @@ def sc_path(name: str) -> str:
 
 def secret_path(namespace: str, name: str) -> str:
     return "/api/v1/namespaces/%s/secrets/%s" % (namespace, name)
+
+
+def wait_for(what: str, probe, timeout: float = 180, interval: float = 1.0, explain=None):
+    """Call PROBE every INTERVAL seconds until it returns something truthy; return that. Fail naming WHAT, the last
+    value and, when given, what EXPLAIN() returns (the state that helps find the cause)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail("%s: not within %ss (last: %r)%s" % (what, timeout, last, "\n" + explain() if explain else ""),
+                pytrace=False)
+    return None

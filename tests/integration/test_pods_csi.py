@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import secrets
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from heketi_server import HeketiServer
 from images import binary_image, docker_image
 from kubelab import free_port
 from kubenode import cluster, create, delete, events, pod, wait_gone, wait_pod
-from kubetest import NEW, REPO_ROOT, get, run_play
+from kubetest import NEW, REPO_ROOT, get, run_play, wait_for
 from node import remove_cgroup
 from test_pods_intree import claim, topology, wait_unmounted
 
@@ -44,18 +43,6 @@ DRIVER_IMAGE = "glusterfs-heketi/heketi-csi:dev"
 SIDECARS = {"csi-provisioner": "registry.k8s.io/sig-storage/csi-provisioner:v6.4.0",
             "csi-resizer": "registry.k8s.io/sig-storage/csi-resizer:v2.3.0"}
 CSI_NS = "heketi-csi"
-
-
-def wait(what: str, probe, timeout: float = 180, explain=None):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(1)
-    pytest.fail("%s: not within %ss (last: %r)%s" % (what, timeout, last, "\n" + explain() if explain else ""),
-                pytrace=False)
 
 
 def driver_pods(csi) -> str:
@@ -152,12 +139,12 @@ def test_driver_registers_with_every_kubelet(csi):
             csinode = get(api, "/apis/storage.k8s.io/v1/csinodes/" + node.name) or {}
             drivers.append([d["name"] for d in (csinode.get("spec") or {}).get("drivers") or []])
         return drivers if all("heketi.csi.glusterfs" in d for d in drivers) else None
-    wait("the driver registered on both nodes (CSINode)", registered, explain=lambda: driver_pods(csi))
+    wait_for("the driver registered on both nodes (CSINode)", registered, explain=lambda: driver_pods(csi))
 
     def controller_ready():
         dep = get(api, "/apis/apps/v1/namespaces/%s/deployments/heketi-csi-controller" % CSI_NS)
         return dep.get("status", {}).get("readyReplicas") == 1
-    wait("the controller Deployment ready", controller_ready, explain=lambda: driver_pods(csi))
+    wait_for("the controller Deployment ready", controller_ready, explain=lambda: driver_pods(csi))
 
 
 def test_pods_write_read_expand_and_delete(csi):
@@ -170,12 +157,12 @@ def test_pods_write_read_expand_and_delete(csi):
         pvc = get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (NS, name))
         return pvc if pvc["status"].get("phase") == "Bound" else None
 
-    pvc = wait("claim %s Bound" % name, bound)
+    pvc = wait_for("claim %s Bound" % name, bound)
     pv = get(api, "/api/v1/persistentvolumes/" + pvc["spec"]["volumeName"])
     volume_id = pv["spec"]["csi"]["volumeHandle"]
-    wait("the stand-in's GlusterFS volume", lambda: volume_id in stand_in.created, 60)
+    wait_for("the stand-in's GlusterFS volume", lambda: volume_id in stand_in.created, 60)
     # The driver's controller annotates the PV with the volume's GID; the kubelet adds it to the pods' groups.
-    wait("the PV's GID annotation", lambda: "pv.beta.kubernetes.io/gid" in (get(
+    wait_for("the PV's GID annotation", lambda: "pv.beta.kubernetes.io/gid" in (get(
         api, "/api/v1/persistentvolumes/" + pv["metadata"]["name"])["metadata"].get("annotations") or {}), 60)
 
     token = secrets.token_hex(8)
@@ -200,7 +187,7 @@ def test_pods_write_read_expand_and_delete(csi):
     grown["spec"]["resources"]["requests"]["storage"] = "2Gi"
     status, body = api.request("PUT", claim_path, grown)
     assert status == 200, body
-    wait("the claim's capacity 2Gi", lambda: get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (
+    wait_for("the claim's capacity 2Gi", lambda: get(api, "/api/v1/namespaces/%s/persistentvolumeclaims/%s" % (
         NS, name))["status"].get("capacity", {}).get("storage") == "2Gi")
     assert heketi.get("/volumes/" + volume_id)["size"] == 2
 
@@ -208,7 +195,7 @@ def test_pods_write_read_expand_and_delete(csi):
         kib = df_kib()
         return kib if kib > 1.5 * 2**20 else None
 
-    after = wait("df inside the pod showing the new size", grown, 60)
+    after = wait_for("df inside the pod showing the new size", grown, 60)
     assert after >= 1.9 * 2**20, after
 
     for pod_name in ("writer", "reader"):

@@ -14,12 +14,14 @@ from the API server and from Heketi.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import time
 import urllib.parse
 import uuid
 
 import pytest
+import kubetest
 from kubetest import OLD, REPO_ROOT, get, run_play, sc_path, secret_path
 
 SECRET_NS = "glusterfs-heketi"
@@ -85,16 +87,8 @@ def apply_class(k8s, heketi, names, extra=None):
     return get(k8s, sc_path(names["storageclass_name"]))
 
 
-def wait_for(what: str, probe, timeout: float = BOUND_TIMEOUT, interval: float = 0.1):
-    """Call PROBE until it returns something truthy; return that. Fail naming WHAT and the last value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("%s: not within %ss (last: %r)" % (what, timeout, last))
+# Claims bind in about a second here: poll often, and wait as long as a shared machine needs.
+wait_for = functools.partial(kubetest.wait_for, timeout=BOUND_TIMEOUT, interval=0.1)
 
 
 def pvc_path(namespace: str, name: str = "") -> str:
